@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The project's two entry points (see README.md):
+#   contrib/dev.sh run    install what is missing, build, run the milter in the foreground
+#   contrib/dev.sh test   install what is missing, build with ASan/UBSan, run every test
+#   contrib/dev.sh bench  install what is missing, build optimised, run the benchmarks
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+
+install_missing() {
+    local wanted=() missing=()
+    mapfile -t wanted < <(grep -vE '^\s*(#|$)' contrib/debian-packages.txt)
+    for p in "${wanted[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "dev.sh: installing ${missing[*]}" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    # postfix asks debconf questions on install; answer "No configuration".
+    echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() { # build DIR [cmake args...]
+    local dir=$1; shift
+    cmake -S . -B "$dir" "$@" >/dev/null
+    cmake --build "$dir" -j"$(nproc)"
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+run)
+    install_missing
+    build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    if [ -x build/ip25b-milter ]; then
+        exec build/ip25b-milter -f -c contrib/ip25b.conf -p "${IP25B_SOCKET:-inet:8899@127.0.0.1}" "$@"
+    fi
+    exec build/ip25b check --config contrib/ip25b.conf --ip 118.8.132.157 --ptr p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp "$@"
+    ;;
+test)
+    install_missing
+    build build-test -DCMAKE_BUILD_TYPE=Debug -DIP25B_SANITIZE=ON
+    cd build-test
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --output-on-failure -j"$(nproc)" "$@"
+    ;;
+bench)
+    install_missing
+    build build-release -DCMAKE_BUILD_TYPE=Release
+    for b in bench/bench-*.sh; do bash "$b" "$here/build-release"; done
+    ;;
+*)
+    echo "usage: contrib/dev.sh run|test|bench" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,15 @@
+// main_cli.cpp — entry point of the `ip25b` tool: match, check, lint.
+#include "ip25b/cli.hpp"
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+    CLI::App app{"ip25b — classify SMTP clients by their reverse-DNS name (IP25B)"};
+    app.set_version_flag("-V,--version", std::string("ip25b ") + IP25B_VERSION);
+    app.require_subcommand(1);
+    int exit_code = 0;
+    // Subcommands register here as they land (see ip25b/cli.hpp).
+    (void)exit_code;
+    CLI11_PARSE(app, argc, argv);
+    return exit_code;
+}
