@@ -1,0 +1,56 @@
+// ip25b/classifier.hpp — from (client address, PTR result) to an explained Verdict.
+//
+// The classifier owns the loaded rule sets: the allowlist of real MTAs, the
+// operator's own dynamic ranges and rule files ("self-ISP"), the published
+// per-ISP rule files, Postfix pcre:/regexp: tables, and the IP-in-name
+// detector. It knows nothing about actions, stages or MTAs (that is the
+// policy) and does no I/O after load: classify() is pure and thread-safe, so a
+// reload builds a new Classifier and swaps a shared_ptr.
+#pragma once
+
+#include "ip25b/address.hpp"
+#include "ip25b/error.hpp"
+#include "ip25b/ptr_result.hpp"
+#include "ip25b/verdict.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ip25b {
+
+struct ClassifierConfig {
+    // Rule files (*.toml) or directories of them, or Postfix tables given as
+    // "pcre:FILE" / "regexp:FILE". Loaded in order; the first matching rule wins.
+    std::vector<std::string> rules;
+    // The operator's own dynamic pool: address ranges and/or rule files.
+    std::vector<Cidr> self_ranges;
+    std::vector<std::string> self_rules;
+    // Count a name that embeds the client's own address (decimal, padded,
+    // hex, reversed) as dynamic when no rule file decided. Off by default:
+    // hosting providers name static servers that way too.
+    bool ip_in_name_is_dynamic = false;
+    // A PTR that does not forward-confirm is treated like no PTR (S25R's
+    // view). When false the unconfirmed name is still matched against rules.
+    bool require_fcrdns = true;
+};
+
+class Classifier {
+  public:
+    // Errors name the file and line of the first problem found.
+    static Expected<std::shared_ptr<const Classifier>> load(const ClassifierConfig& config);
+
+    Verdict classify(const IpAddress& client, const PtrResult& ptr) const;
+
+    // Counts for logs and `ip25b check`: files, rules, indexed rules.
+    std::string summary() const;
+
+    ~Classifier();
+
+  private:
+    Classifier();
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace ip25b
