@@ -24,5 +24,5 @@ BOOST_AUTO_TEST_CASE(refuses_hostile_names) {
     BOOST_TEST(hostname_problem(std::string("a\0b.jp", 6))->find("0x00") != std::string::npos);
     BOOST_TEST(hostname_problem("caf\xc3\xa9.jp")->find("0xc3") != std::string::npos);
     BOOST_TEST(hostname_problem("evil.jp\n")->find("0x0a") != std::string::npos);
-    BOOST_TEST(hostname_problem("a b.jp"));
+    BOOST_TEST(hostname_problem("a b.jp").has_value());
 }
