@@ -238,7 +238,8 @@ StepResult Policy::reply_for(Action action, const Classified& c, const IpAddress
         }
     }
     split_code(code, r.rcode, r.xcode);
-    r.text = escape_reply(render_template(tmpl, c, client));
+    r.plain_text = render_template(tmpl, c, client);
+    r.text = escape_reply(r.plain_text);
     return r;
 }
 
@@ -315,7 +316,8 @@ StepResult Session::decide(Stage at, const ClassifyFn& classify) {
     const IpAddress* client = info_.client ? &*info_.client : nullptr;
     StepResult would = p.reply_for(action, c, client);
     if (would.reply != Reply::Continue)
-        record_.reply = would.rcode + " " + would.xcode + " " + would.text;
+        record_.reply = would.rcode + (would.xcode.empty() ? "" : " " + would.xcode) + " " +
+                        would.plain_text;
     if (action == Action::Tag) header_value_ = p.tag_value(c);
     outcome_ = p.config().dry_run ? StepResult{} : would;
     return enforce();

@@ -195,6 +195,7 @@ BOOST_AUTO_TEST_CASE(reply_template_and_escaping) {
     Policy q(c);
     r = q.reply_for(Action::Reject, classified(ClientClass::Dynamic, "", "r1"), &*ip);
     BOOST_TEST(r.text == "100%% dynamic r1 ocn.toml its provider {unknown} {ip");
+    BOOST_TEST(r.plain_text == "100% dynamic r1 ocn.toml its provider {unknown} {ip");
     r = q.reply_for(Action::Tempfail, classified(ClientClass::Dynamic, "", "r1"), &*ip);
     BOOST_TEST(r.rcode == "421");
     BOOST_TEST(r.xcode == "");
