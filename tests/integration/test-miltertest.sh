@@ -31,9 +31,12 @@ stop_milter() {
     milter_pid=
 }
 cleanup() {
+    local rc=$?
+    set +e # the helpers' kill of an already-gone process must not change the result
     stop_milter
     dns_server_stop
     rm -rf "$work"
+    exit "$rc"
 }
 trap cleanup EXIT
 
