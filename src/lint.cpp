@@ -457,9 +457,12 @@ void cross_file(const std::vector<Built>& built, Sink& sink) {
                 if (auto m = b.matcher->match(name, ip))
                     sink.error(a.file->path, ex.line,
                                "example '" + ex.ptr + "' is also matched by " + b.file->path + ":" +
-                                   std::to_string(m->rule->line) + " " + describe(*m->rule) +
-                                   " of " +
-                                   (m->rule->isp.empty() ? b.file->meta.name : m->rule->isp));
+                                   std::to_string(m->rule->line) + " (" +
+                                   (m->rule->action == RuleAction::Exception ? "exception"
+                                    : m->rule->action == RuleAction::Allow   ? "allow entry"
+                                                                             : "rule") +
+                                   " '" + m->rule->id + "' of " +
+                                   (m->rule->isp.empty() ? b.file->meta.name : m->rule->isp) + ")");
             }
         }
     }
