@@ -44,6 +44,7 @@ struct Conn {
     Session session;
     std::mutex m; // callbacks of one connection are serial; this guards against the shutdown flush
     std::optional<IpAddress> client;
+    std::optional<Verdict> address_verdict; // decided by address alone (own ranges): no DNS
     std::shared_ptr<Lookup> lookup;
     std::chrono::steady_clock::time_point lookup_started;
     bool reached_mail = false;
@@ -104,7 +105,7 @@ std::string strip_brackets(const char* arg) {
 }
 
 void start_lookup(Conn& c) {
-    if (c.lookup || !c.client) return;
+    if (c.lookup || !c.client || c.address_verdict) return;
     c.lookup = std::make_shared<Lookup>();
     c.lookup_started = std::chrono::steady_clock::now();
     // The callback may run on the resolver thread after this session is gone,
@@ -139,6 +140,12 @@ ClassifyFn classify_for(Conn& c) {
     return [&c]() {
         if (!c.client) throw std::runtime_error("no client address to classify");
         Classified out;
+        if (c.address_verdict) {
+            out.ptr.status = PtrStatus::NoPtr;
+            out.ptr.detail = "not looked up: decided by address";
+            out.verdict = *c.address_verdict;
+            return out;
+        }
         out.ptr = wait_lookup(c);
         out.looked_up = true;
         out.verdict = c.rt->classifier->classify(*c.client, out.ptr);
@@ -225,6 +232,7 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
     info.daemon_name = macro(ctx, "{daemon_name}").substr(0, 255);
     info.daemon_port = parse_port(macro(ctx, "{daemon_port}"));
     c->client = info.client;
+    if (info.client) c->address_verdict = rt->classifier->classify_address(*info.client);
     StepResult r = c->session.connect(info, classify_for(*c));
     if (r.start_lookup) start_lookup(*c);
     spdlog::debug("{}: connect {} port {} daemon {} generation {}", c->session.record().session,

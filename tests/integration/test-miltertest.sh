@@ -160,10 +160,12 @@ expect_record QAUTH1 auth user
 expect_record QOK127.0.0.3 class none
 expect_record QOK127.0.0.4 ptr_status no-ptr
 expect_record QOK127.0.0.4 class unknown-ptr
-expect_record QOK127.0.0.5 ptr_status unconfirmed
-expect_record QOK127.0.0.5 class unknown-ptr
+expect_record QUNCONF5 ptr_status unconfirmed
+expect_record QUNCONF5 class dynamic
+expect_record QUNCONF5 action reject
 expect_record QSELF7 class self-dynamic
 expect_record QSELF7 action reject
+expect_record QSELF7 ptr_status not-looked-up
 expect_record QV6 client_ip 2001:db8::25
 expect_record QV6 ptr dyn6-25.pool.isp.test
 expect_record QV6 action reject
