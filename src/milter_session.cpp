@@ -55,6 +55,7 @@ std::mutex registry_m;
 std::condition_variable registry_cv;
 std::unordered_set<Conn*> registry;
 std::atomic<uint64_t> session_counter{0};
+std::atomic<bool> drain{false};
 
 std::string next_session_id() {
     static const auto prefix =
@@ -215,6 +216,9 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
     if (Conn* old = conn_of(ctx)) finish(ctx, old); // a connect without close before it
     auto rt = current_runtime().get();
     if (!rt) return SMFIS_ACCEPT;
+    if (drain.load())
+        return rt->policy->config().internal_error == Action::Tempfail ? SMFIS_TEMPFAIL
+                                                                       : SMFIS_ACCEPT;
     auto* c = new Conn(rt, next_session_id());
     {
         std::lock_guard lock(registry_m);
@@ -321,6 +325,13 @@ smfiDesc& filter_description() {
         on_negotiate,
     };
     return desc;
+}
+
+void start_draining() {
+    drain = true;
+}
+bool draining() {
+    return drain.load();
 }
 
 size_t live_sessions() {

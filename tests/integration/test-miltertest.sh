@@ -185,6 +185,30 @@ grep -qxF "rcpt y 550 5.7.1 $text" "$work/client.out" || { cat "$work/client.out
 grep -qx "negotiate protocol=0x370" "$work/client.out" ||
     { cat "$work/client.out"; fail "expected NOHDRS NOEOH NOBODY NOUNKNOWN NODATA only"; }
 
+reloads() { grep -c "reloaded: rule set" "$work/milter.log" || true; }
+wait_reloads() { # wait_reloads N: until N successful reloads were logged (bounded)
+    local i
+    for i in $(seq 100); do [ "$(reloads)" -ge "$1" ] && return 0; sleep 0.05; done
+    fail "expected $1 reloads, saw $(reloads)"
+}
+
+# 40 concurrent sessions (dynamic and static clients) while the same config
+# is reloaded three times: every session gets the right answer.
+pids=()
+for n in $(seq 40); do
+    ip=127.0.0.$((2 + n % 2)) # .2 dynamic, .3 static
+    python3 "$scripts/milter-client.py" 127.0.0.1 "$milter_port" "$ip" a@example.net \
+        "r$n@example.org" >"$work/par$n.out" 2>&1 &
+    pids+=($!)
+done
+for n in 1 2 3; do kill -USR1 "$milter_pid"; wait_reloads "$n"; done
+for p in "${pids[@]}"; do wait "$p" || fail "a concurrent client failed"; done
+for n in $(seq 40); do
+    if [ $((n % 2)) = 0 ]; then want="rcpt y 550 5.7.1 $text"; else want="rcpt c"; fi
+    grep -qxF "$want" "$work/par$n.out" || { cat "$work/par$n.out"; fail "concurrent session $n"; }
+done
+kill -0 "$milter_pid" || fail "milter died under concurrent sessions and reloads"
+
 # Reload with a broken rule file: the old set keeps running, the error names file:line.
 printf 'format = 1\nkind = "isp"\n[meta]\nname = "broken"\nnonsense = 1\n' >"$work/broken.toml"
 write_config tag tempfail "$work/broken.toml"
@@ -194,11 +218,13 @@ grep -q "reload failed.*broken.toml:[0-9]" "$work/milter.log" || fail "broken re
 run reject-rcpt
 run dns-failure -D expect=continue
 
-# A good reload: tag instead of reject, DNS failure -> tempfail.
+# A good reload while a session is open: tag instead of reject, DNS failure
+# -> tempfail; the open session keeps the old set.
 write_config tag tempfail
-kill -USR1 "$milter_pid"
-for i in $(seq 50); do grep -q "reloaded: rule set 2" "$work/milter.log" && break; sleep 0.1; done
-grep -q "reloaded: rule set 2" "$work/milter.log" || fail "reload not done"
+run reload-in-flight -D pid="$milter_pid"
+wait_reloads 4
+expect_record QINFLIGHT action reject
+expect_record QAFTERRELOAD action tag
 run tag
 run dns-failure -D expect=tempfail
 expect_record QTAG action tag
@@ -208,10 +234,17 @@ write_config reject accept "$work/broken.toml"
 if "$milter" -n -c "$work/ip25b.conf" >"$work/check.out" 2>&1; then fail "-n accepted a broken rule file"; fi
 grep -q "broken.toml:[0-9]" "$work/check.out" || { cat "$work/check.out"; fail "-n error without file:line"; }
 
-# Clean stop: exit status 0.
-kill -TERM "$milter_pid"
+# SIGTERM with a session open: that session is still served, its record is
+# written, and the milter exits 0.
+write_config reject accept
+kill -USR1 "$milter_pid"
+wait_reloads 5
+run stop-in-flight -D pid="$milter_pid"
 rc=0
+for i in $(seq 100); do kill -0 "$milter_pid" 2>/dev/null || break; sleep 0.1; done
 wait "$milter_pid" || rc=$?
 milter_pid=
 [ "$rc" = 0 ] || fail "milter exit status $rc after SIGTERM"
+expect_record QSTOP action reject
+grep -q "stopped (" "$work/milter.log" || fail "no clean stop logged"
 echo "PASS: test-miltertest"
