@@ -1,9 +1,8 @@
 // milter_session.cpp — the xxfi_* callbacks.
 //
 // Postfix XCLIENT: one SMTP connection shows up as two milter sessions, first
-// the proxy's own address, then (after SMFIC_QUIT_NC, which ends in
-// xxfi_close) the overridden client. The first must not be judged as the
-// client. With the default enforcement stage (rcpt; also mail) that holds by
+// the proxy's own address, then (after an xxfi_close) the overridden client. The first must not be
+// judged as the client. With the default enforcement stage (rcpt; also mail) that holds by
 // construction: the proxy's session ends before MAIL FROM, so it is never
 // decided, and only the real client's session reaches the stage. Records of
 // sessions that were only exempted (no MAIL, no reply) are not written, so a

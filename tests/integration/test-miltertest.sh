@@ -185,6 +185,24 @@ grep -qxF "rcpt y 550 5.7.1 $text" "$work/client.out" || { cat "$work/client.out
 grep -qx "negotiate protocol=0x370" "$work/client.out" ||
     { cat "$work/client.out"; fail "expected NOHDRS NOEOH NOBODY NOUNKNOWN NODATA only"; }
 
+# Postfix XCLIENT: the proxy's own session (here a dynamic address) ends with
+# QUIT_NC before MAIL; only the real client (static) is judged, and the
+# proxy's session leaves no record.
+before=$(wc -l <"$log")
+python3 "$scripts/milter-client.py" --xclient-proxy 127.0.0.2 127.0.0.1 "$milter_port" 127.0.0.3 \
+    a@example.net xclient@example.org >"$work/xclient.out" 2>&1 ||
+    { cat "$work/xclient.out"; fail "milter-client --xclient-proxy"; }
+grep -qx "proxy connect c" "$work/xclient.out" && grep -qx "rcpt c" "$work/xclient.out" ||
+    { cat "$work/xclient.out"; fail "XCLIENT: the real client was not accepted"; }
+wait_records $((before + 1))
+sleep 0.3
+[ "$(wc -l <"$log")" = $((before + 1)) ] || fail "XCLIENT: expected one record, not one per milter session"
+python3 - "$log" <<'PY' || fail "XCLIENT record is not the real client's"
+import json, sys
+r = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+assert r["client_ip"] == "127.0.0.3" and r["recipients"] == ["xclient@example.org"], r
+PY
+
 reloads() { grep -c "reloaded: rule set" "$work/milter.log" || true; }
 wait_reloads() { # wait_reloads N: until N successful reloads were logged (bounded)
     local i
