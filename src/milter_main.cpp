@@ -132,7 +132,9 @@ void signal_loop(const Overrides& o, bool stderr_copy) {
         if (left)
             spdlog::warn("{} sessions still open after {} s; stopping anyway", left,
                          session_drain_limit.count());
-        smfi_stop();
+        // libmilter's own signal thread may have stopped it meanwhile; a
+        // second smfi_stop() after smfi_main() returned would use a destroyed mutex.
+        if (!milter_returned.load()) smfi_stop();
     }
 }
 
