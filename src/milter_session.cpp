@@ -153,8 +153,11 @@ ClassifyFn classify_for(Conn& c) {
     };
 }
 
-sfsistat apply(SMFICTX* ctx, const StepResult& r) {
+// At connect libmilter does not allow smfi_setreply(); the MTA uses its own
+// text there anyway (Postfix: "554 ... not accepting connections").
+sfsistat apply(SMFICTX* ctx, const StepResult& r, bool at_connect = false) {
     if (r.reply == Reply::Continue) return SMFIS_CONTINUE;
+    if (at_connect) return r.reply == Reply::Reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
     std::string rcode = r.rcode, xcode = r.xcode, text = r.text;
     if (smfi_setreply(ctx, rcode.data(), xcode.empty() ? nullptr : xcode.data(), text.data()) !=
         MI_SUCCESS)
@@ -241,7 +244,7 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
     spdlog::debug("{}: connect {} port {} daemon {} generation {}", c->session.record().session,
                   info.client ? info.client->to_string() : "(none)", info.client_port,
                   info.daemon_name, rt->generation);
-    return apply(ctx, r);
+    return apply(ctx, r, true);
 }
 
 sfsistat on_helo(SMFICTX* ctx, char* name) {

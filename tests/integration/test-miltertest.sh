@@ -53,7 +53,7 @@ milter_port=$(dns_free_port)
 socket="inet:$milter_port@127.0.0.1"
 log=$work/decisions.jsonl
 
-# write_config DYNAMIC_ACTION DNS_FAILURE_ACTION [RULE_FILE]
+# write_config DYNAMIC_ACTION DNS_FAILURE_ACTION [RULE_FILE] [STAGE]
 write_config() {
     cat >"$work/ip25b.conf" <<EOF
 [rules]
@@ -67,6 +67,7 @@ deadline_ms = 1500
 [policy]
 local_ranges = []
 dns_failure = "$2"
+stage = "${4:-rcpt}"
 [policy.action]
 dynamic = "$1"
 [log]
@@ -254,9 +255,15 @@ grep -q "broken.toml:[0-9]" "$work/check.out" || { cat "$work/check.out"; fail "
 
 # SIGTERM with a session open: that session is still served, its record is
 # written, and the milter exits 0.
-write_config reject accept
+# Enforcement at connect.
+write_config reject accept "" connect
 kill -USR1 "$milter_pid"
 wait_reloads 5
+run connect-stage
+
+write_config reject accept
+kill -USR1 "$milter_pid"
+wait_reloads 6
 run stop-in-flight -D pid="$milter_pid"
 rc=0
 for i in $(seq 100); do kill -0 "$milter_pid" 2>/dev/null || break; sleep 0.1; done
