@@ -233,6 +233,14 @@ for n in $(seq 40); do
 done
 kill -0 "$milter_pid" || fail "milter died under concurrent sessions and reloads"
 
+# Log rotation: rename the decision log, SIGUSR1 reopens it under its name.
+mv "$log" "$log.1"
+kill -USR1 "$milter_pid"
+wait_reloads 4
+run reject-rcpt
+wait_records 1
+record QRCPT1 action >/dev/null || fail "no record in the reopened decision log"
+
 # Reload with a broken rule file: the old set keeps running, the error names file:line.
 printf 'format = 1\nkind = "isp"\n[meta]\nname = "broken"\nnonsense = 1\n' >"$work/broken.toml"
 write_config tag tempfail "$work/broken.toml"
@@ -246,7 +254,7 @@ run dns-failure -D expect=continue
 # -> tempfail; the open session keeps the old set.
 write_config tag tempfail
 run reload-in-flight -D pid="$milter_pid"
-wait_reloads 4
+wait_reloads 5
 expect_record QINFLIGHT action reject
 expect_record QAFTERRELOAD action tag
 run tag
@@ -263,12 +271,12 @@ grep -q "broken.toml:[0-9]" "$work/check.out" || { cat "$work/check.out"; fail "
 # Enforcement at connect.
 write_config reject accept "" connect
 kill -USR1 "$milter_pid"
-wait_reloads 5
+wait_reloads 6
 run connect-stage
 
 write_config reject accept
 kill -USR1 "$milter_pid"
-wait_reloads 6
+wait_reloads 7
 run stop-in-flight -D pid="$milter_pid"
 rc=0
 for i in $(seq 100); do kill -0 "$milter_pid" 2>/dev/null || break; sleep 0.1; done
