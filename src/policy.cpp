@@ -316,8 +316,8 @@ StepResult Session::decide(Stage at, const ClassifyFn& classify) {
     const IpAddress* client = info_.client ? &*info_.client : nullptr;
     StepResult would = p.reply_for(action, c, client);
     if (would.reply != Reply::Continue)
-        record_.reply = would.rcode + (would.xcode.empty() ? "" : " " + would.xcode) + " " +
-                        would.plain_text;
+        record_.reply =
+            would.rcode + (would.xcode.empty() ? "" : " " + would.xcode) + " " + would.plain_text;
     if (action == Action::Tag) header_value_ = p.tag_value(c);
     outcome_ = p.config().dry_run ? StepResult{} : would;
     return enforce();
@@ -349,9 +349,16 @@ StepResult Session::mail(std::string_view sender, std::optional<std::string_view
                          std::string_view queue_id, const ClassifyFn& classify) {
     if (record_.sender.empty()) record_.sender = std::string(sender.substr(0, 512));
     if (!queue_id.empty()) record_.queue_id = std::string(queue_id.substr(0, 64));
-    if (auth && !auth->empty()) {
+    if (auth && !auth->empty() && !authenticated_) {
         authenticated_ = true;
         record_.auth = std::string(auth->substr(0, 255));
+        // A client refused at RCPT may RSET, authenticate and try again:
+        // authenticated sessions always pass, so the refusal ends here.
+        if (decided_ && outcome_.reply != Reply::Continue) {
+            outcome_ = StepResult{};
+            action_ = Action::Accept;
+            record_.reason += "; then authenticated: passed";
+        }
     }
     if (decided_) return enforce();
     if (authenticated_) return decide_exempt(Stage::Mail, "authenticated", "exempt");

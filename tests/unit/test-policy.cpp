@@ -265,6 +265,22 @@ BOOST_AUTO_TEST_CASE(authenticated_sessions_pass_without_lookup_wait) {
     BOOST_TEST((t.rcpt("x@example.org", "", cls.fn()).reply == Reply::Reject));
 }
 
+BOOST_AUTO_TEST_CASE(authentication_after_a_refusal_passes) {
+    auto p = make(open_config());
+    Session s(p, "late-auth");
+    Counting cls{classified(ClientClass::Dynamic, "OCN", "ocn-1")};
+    s.connect(client("118.8.132.157"), cls.fn());
+    s.mail("a@example.jp", std::nullopt, "", cls.fn());
+    BOOST_TEST((s.rcpt("x@example.org", "", cls.fn()).reply == Reply::Reject));
+    s.abort_message(); // RSET, then AUTH
+    BOOST_TEST(
+        (s.mail("a@example.jp", std::string_view("user"), "", cls.fn()).reply == Reply::Continue));
+    BOOST_TEST((s.rcpt("x@example.org", "", cls.fn()).reply == Reply::Continue));
+    BOOST_TEST(s.record().action == "reject");
+    BOOST_TEST(s.record().reason == "class dynamic; then authenticated: passed");
+    BOOST_TEST(s.record().auth == "user");
+}
+
 BOOST_AUTO_TEST_CASE(stage_selection) {
     Counting cls{classified(ClientClass::Dynamic, "OCN", "ocn-1")};
     for (Stage st : {Stage::Connect, Stage::Helo, Stage::Mail, Stage::Rcpt}) {
