@@ -84,7 +84,7 @@ struct StepResult {
     // For Reject/Tempfail: "550", "5.7.1" and the text, already escaped for
     // libmilter's smfi_setreply ('%' doubled, no control characters).
     std::string rcode, xcode, text;
-    std::string plain_text; // the same text unescaped, for logs
+    std::string plain_text;    // the same text unescaped, for logs
     bool start_lookup = false; // connect only: begin the PTR lookup now
 };
 
