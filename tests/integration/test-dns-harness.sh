@@ -3,7 +3,7 @@
 # loopback, serves the test zones over UDP and TCP on 127.0.0.1 and ::1, answers SERVFAIL and
 # REFUSED where a real server does, the scripted server misbehaves as documented, and both
 # stop by pid leaving nothing behind.
-set -uo pipefail
+set -euo pipefail
 src=${IP25B_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$src/tests/lib/dns-server.sh"
 work=$(mktemp -d)

@@ -175,18 +175,18 @@ dns_server_start() {
 
 dns_server_stop() {
     if [ -n "${DNS_SERVER_PID:-}" ]; then
-        kill -TERM "$DNS_SERVER_PID" 2>/dev/null
+        kill -TERM "$DNS_SERVER_PID" 2>/dev/null || true
         local i
         for i in $(seq 50); do
             kill -0 "$DNS_SERVER_PID" 2>/dev/null || break
             sleep 0.1
         done
-        kill -KILL "$DNS_SERVER_PID" 2>/dev/null
-        wait "$DNS_SERVER_PID" 2>/dev/null
+        kill -KILL "$DNS_SERVER_PID" 2>/dev/null || true
+        wait "$DNS_SERVER_PID" 2>/dev/null || true
         DNS_SERVER_PID=
     fi
     if [ -n "${DNS_SERVER_DIR:-}" ] && [ -d "$DNS_SERVER_DIR" ]; then
-        rm -rf "$DNS_SERVER_DIR"
+        rm -rf "$DNS_SERVER_DIR" || true
     fi
     DNS_SERVER_DIR=
     return 0
@@ -218,8 +218,8 @@ dns_fake_start() {
 
 dns_fake_stop() {
     if [ -n "${DNS_FAKE_PID:-}" ]; then
-        kill -TERM "$DNS_FAKE_PID" 2>/dev/null
-        wait "$DNS_FAKE_PID" 2>/dev/null
+        kill -TERM "$DNS_FAKE_PID" 2>/dev/null || true
+        wait "$DNS_FAKE_PID" 2>/dev/null || true
         DNS_FAKE_PID=
     fi
     return 0

@@ -337,6 +337,21 @@ BOOST_AUTO_TEST_CASE(shutdown_answers_pending_callers) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_throwing_callback_does_not_stop_the_loop) {
+    auto r = make(opts(nsd()));
+    std::atomic<bool> called{false};
+    r->lookup_async(ip("192.0.2.14"), [&](PtrResult) {
+        called = true;
+        throw std::runtime_error("caller bug");
+    });
+    auto p = r->lookup(ip("192.0.2.65"));
+    BOOST_TEST(p.status == PtrStatus::Confirmed, p.detail);
+    for (int i = 0; i < 200 && !called; ++i)
+        std::this_thread::sleep_for(10ms);
+    BOOST_TEST(called.load());
+    BOOST_TEST(r->lookup(ip("192.0.2.14")).from_cache);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(cache)
