@@ -268,7 +268,7 @@ struct Resolver::Impl {
     }
 
     void handle(Request& req) {
-        if (auto hit = cache.get(req.addr, Clock::now())) { // filled while this one queued
+        if (auto hit = cache.get(req.addr, Clock::now(), false)) { // filled while queued
             deliver(req.done, std::move(*hit));
             return;
         }
