@@ -69,6 +69,7 @@ struct Job {
     uint32_t ttl = kNoTtl;
     std::vector<std::string> names;
     std::vector<NameCheck> checks;
+    std::string rejected;            // why a PTR name was not used, when others were
     std::optional<PtrResult> result; // set when the outcome is known before the checks
 };
 
@@ -372,6 +373,7 @@ struct Resolver::Impl {
             job->result = make_result(PtrStatus::Malformed, rejected, opt.negative_ttl);
             return;
         }
+        job->rejected = std::move(rejected);
         if (shutting_down) {
             job->result = make_result(PtrStatus::TempFail, "resolver shut down");
             return;
@@ -492,6 +494,8 @@ struct Resolver::Impl {
                 }
             }
             r.ttl = ttl == kNoTtl ? 0 : ttl;
+            if (!job->rejected.empty())
+                r.detail += (r.detail.empty() ? "" : "; ") + job->rejected + " (ignored)";
         }
         complete(job, std::move(r));
     }

@@ -205,6 +205,11 @@ BOOST_AUTO_TEST_CASE(bad_ptr_names_are_malformed) {
         BOOST_TEST(contains(p.detail, "rejected"), p.detail);
     }
     BOOST_TEST(r->stats().malformed == 3u);
+    // one good and one bad PTR: the bad one is dropped and named in the detail
+    auto mixed = r->lookup(ip("192.0.2.34"));
+    BOOST_TEST(mixed.status == PtrStatus::Confirmed, mixed.detail);
+    BOOST_TEST(mixed.names == std::vector<std::string>{"mixed.example.test"});
+    BOOST_TEST(contains(mixed.detail, "mixed\\255bad.example.test\" rejected"), mixed.detail);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
