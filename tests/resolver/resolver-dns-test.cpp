@@ -234,7 +234,7 @@ BOOST_AUTO_TEST_CASE(servfail_and_refused_are_tempfail) {
 
 BOOST_AUTO_TEST_CASE(deadline_holds_when_nothing_answers) {
     auto o = opts(fake());
-    o.timeout_ms = 2000;
+    o.timeout_ms = 5000; // c-ares alone would wait 5 s, then 10 s more
     o.deadline_ms = 300;
     auto r = make(o);
     auto t0 = Clock::now();
@@ -243,8 +243,18 @@ BOOST_AUTO_TEST_CASE(deadline_holds_when_nothing_answers) {
     BOOST_TEST(p.status == PtrStatus::TempFail);
     BOOST_TEST(contains(p.detail, "deadline"), p.detail);
     BOOST_TEST((took >= 290ms));
-    BOOST_TEST((took < 800ms));
-    BOOST_TEST(r->stats().timeouts >= 1u);
+    BOOST_TEST((took < 1500ms));
+    BOOST_TEST(r->stats().timeouts == 1u);
+    // the loop thread keeps the deadline of asynchronous callers
+    Collector col;
+    auto t1 = Clock::now();
+    r->lookup_async(ip("198.51.100.96"), col.cb(ip("198.51.100.96")));
+    BOOST_REQUIRE(col.wait_for(1, 3s));
+    auto async_took = Clock::now() - t1;
+    BOOST_TEST(contains(col.results[0].second.detail, "deadline"), col.results[0].second.detail);
+    BOOST_TEST((async_took >= 290ms));
+    BOOST_TEST((async_took < 1500ms));
+    BOOST_TEST(r->stats().timeouts == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(dns_timeout_inside_the_deadline) {
@@ -257,7 +267,7 @@ BOOST_AUTO_TEST_CASE(dns_timeout_inside_the_deadline) {
     auto p = r->lookup(ip("198.51.100.98"));
     BOOST_TEST(p.status == PtrStatus::TempFail);
     BOOST_TEST(contains(p.detail, "timeout"), p.detail);
-    BOOST_TEST((Clock::now() - t0 < 1500ms));
+    BOOST_TEST((Clock::now() - t0 < 2500ms));
 }
 
 BOOST_AUTO_TEST_CASE(server_not_running) {
@@ -266,7 +276,7 @@ BOOST_AUTO_TEST_CASE(server_not_running) {
     auto p = r->lookup(ip("192.0.2.10"));
     BOOST_TEST(p.status == PtrStatus::TempFail);
     BOOST_TEST(contains(p.detail, "connection refused"), p.detail);
-    BOOST_TEST((Clock::now() - t0 < 2000ms));
+    BOOST_TEST((Clock::now() - t0 < 3000ms));
 }
 
 BOOST_AUTO_TEST_CASE(broken_answers) {
@@ -334,7 +344,7 @@ BOOST_AUTO_TEST_CASE(shutdown_answers_pending_callers) {
     std::this_thread::sleep_for(50ms);
     auto t0 = Clock::now();
     r.reset();
-    BOOST_TEST((Clock::now() - t0 < 1000ms));
+    BOOST_TEST((Clock::now() - t0 < 2500ms));
     BOOST_REQUIRE(col.wait_for(2, 1s));
     for (auto& [a, p] : col.results) {
         BOOST_TEST(p.status == PtrStatus::TempFail);
