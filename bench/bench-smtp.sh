@@ -62,7 +62,7 @@ trap cleanup EXIT
 # The namespace's resolver: only our DNS server, no /etc/hosts shortcut
 # for 127.0.0.1 (Postfix would otherwise find "localhost" there).
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:2\n' >"$work/resolv.conf"
-printf '::1 ip6-localhost\n' >"$work/hosts"
+printf '# empty: names come from the bench DNS server\n' >"$work/hosts"
 mount --bind "$work/resolv.conf" /etc/resolv.conf
 mount --bind "$work/hosts" /etc/hosts
 
@@ -180,7 +180,7 @@ done
 rejects=$(grep -cE 'reject|milter-' "$POSTFIX_LOG" || true)
 # ... and Postfix must have seen the client's name through DNS, else (b)
 # matched the table against "unknown".
-named=$(grep -c "connect from $client_name\[127.0.0.1\]" "$POSTFIX_LOG" || true)
+named=$(grep -c " connect from $client_name\[127.0.0.1\]" "$POSTFIX_LOG" || true)
 if [ "$named" -eq 0 ]; then
     echo "bench-smtp: Postfix never resolved 127.0.0.1 to $client_name:" >&2
     grep 'connect from' "$POSTFIX_LOG" | tail -n 3 >&2
