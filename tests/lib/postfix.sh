@@ -91,6 +91,10 @@ milter_command_timeout = 20s
 # the tests open many short sessions from one address
 smtpd_client_connection_rate_limit = 0
 smtpd_client_connection_count_limit = 0
+# refused sessions are the point of these tests: no penalty delays
+smtpd_error_sleep_time = 0
+smtpd_soft_error_limit = 100
+smtpd_hard_error_limit = 100
 anvil_rate_time_unit = 60s
 queue_run_delay = 10s
 EOF
