@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     int exit_code = 0;
     // Subcommands register here as they land (see ip25b/cli.hpp).
-    (void)exit_code;
+    ip25b::cli::add_match_command(app, exit_code);
     CLI11_PARSE(app, argc, argv);
     return exit_code;
 }

@@ -34,6 +34,7 @@ struct MatcherStats {
     size_t indexed = 0;    // reached through the suffix index
     size_t scanned = 0;    // evaluated for every name (prefiltered)
     size_t suffixes = 0;   // distinct index keys
+    size_t limit_exceeded = 0; // regex runs stopped by the PCRE2 limits (counted as no match)
 };
 
 class Matcher {

@@ -1,0 +1,79 @@
+// ip25b/regex.hpp — one compiled regular expression, PCRE2 or POSIX, that cannot hang.
+//
+// Postfix tables come in two dialects: pcre: (PCRE2) and regexp: (POSIX ERE via
+// regcomp(3)); rule files use PCRE2. Regex hides which engine runs and owns the
+// C handles (unique_ptr with the library's free functions). PCRE2 patterns are
+// JIT-compiled and every match runs under a match limit and a depth limit, so
+// a catastrophic pattern such as /(a+)+$/ ends with MatchOutcome::LimitExceeded
+// instead of burning a milter thread. Match data is per thread, so one Regex
+// may be used from many threads at once.
+//
+// Flags: for RuleSyntax::Pcre `flags` are PCRE2 compile options (PCRE2_DOTALL,
+// PCRE2_MULTILINE, ...); for RuleSyntax::PosixRegexp they are regcomp(3)
+// cflags (REG_EXTENDED, REG_NEWLINE). Case-insensitivity is passed separately
+// because Postfix toggles it with the `i` flag in both dialects.
+#pragma once
+
+#include "ip25b/error.hpp"
+#include "ip25b/rule.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace ip25b {
+
+enum class MatchOutcome : uint8_t {
+    NoMatch,
+    Match,
+    LimitExceeded, // match/depth limit or JIT stack exhausted: treat as "no match" and count
+    Error,         // any other engine error (e.g. invalid UTF-8 with a UTF pattern)
+};
+
+struct RegexLimits {
+    uint32_t match_limit = 1'000'000; // PCRE2 match() calls per attempt
+    uint32_t depth_limit = 10'000;    // PCRE2 backtracking depth
+};
+
+// One captured group of the last match: [begin, end) in the subject, or unset.
+struct Group {
+    size_t begin = 0;
+    size_t end = 0;
+    bool set = false;
+};
+
+class Regex {
+  public:
+    // `jit` false skips the JIT (the loader only needs to know that a pattern
+    // compiles and how many groups it has). The Error carries the reason only;
+    // callers add file and line.
+    static Expected<Regex> compile(std::string_view pattern, RuleSyntax syntax, bool caseless,
+                                   uint32_t flags, bool jit = true, RegexLimits limits = {});
+
+    // Whether the regex matches anywhere in `subject`.
+    MatchOutcome match(std::string_view subject) const;
+
+    // As match(); on Match fills `groups` with groups 0..capture_count() (the
+    // vector is reused, so a caller that keeps it allocates once).
+    MatchOutcome match(std::string_view subject, std::vector<Group>& groups) const;
+
+    unsigned capture_count() const;
+    RuleSyntax syntax() const;
+    bool jit_compiled() const;
+
+    Regex(Regex&&) noexcept;
+    Regex& operator=(Regex&&) noexcept;
+    ~Regex();
+
+  private:
+    struct Impl;
+    explicit Regex(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+// Short text for logs and errors ("match limit exceeded").
+const char* to_string(MatchOutcome outcome);
+
+} // namespace ip25b

@@ -1,0 +1,597 @@
+// matcher.cpp — first-match lookup: suffix index + Hyperscan prefilter + PCRE2 JIT.
+//
+// How a lookup runs (Matcher::match):
+//   1. The name is lower-cased into a per-thread buffer while a hash of every
+//      suffix is computed right to left; the index is probed once per '.'
+//      position and once for the whole name. Each hit is the list of rules
+//      whose regex ends in that literal suffix followed by `$`.
+//   2. One Hyperscan scan (prefilter mode: it may say "maybe" wrongly, never
+//      "no" wrongly) tells which of the non-indexed rules and `if` guards can
+//      possibly match.
+//   3. The candidates are taken in file order; for each, the enclosing guards
+//      (memoised for this lookup), the address scope and finally the PCRE2 regex
+//      decide. The first that holds answers, exactly as the linear walk would.
+// Names holding a newline or a non-ASCII byte skip all this and take the linear
+// walk, because `$` and caseless matching treat those bytes specially.
+#include "ip25b/matcher.hpp"
+
+#include "ip25b/postfix_table.hpp"
+#include "ip25b/regex.hpp"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <hs/hs.h>
+#include <pcre2.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cstring>
+#include <optional>
+
+namespace ip25b {
+
+namespace {
+
+constexpr uint32_t kNoGuard = UINT32_MAX;
+constexpr size_t kMaxGuardDepth = 64; // bounds the per-lookup guard walk
+
+// ---------------------------------------------------------------- suffix keys
+
+// End of the character class opening at p[i] == '[', or npos when unsure.
+size_t class_end(const std::string& p, size_t i, size_t end) {
+    size_t j = i + 1;
+    if (j < end && p[j] == '^') ++j;
+    if (j < end && p[j] == ']') ++j;
+    while (j < end) {
+        if (p[j] == '\\') {
+            j += 2;
+        } else if (p[j] == '[' && j + 1 < end &&
+                   (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
+            const char kind = p[j + 1];
+            size_t close = std::string::npos;
+            for (size_t k = j + 2; k + 1 < end; ++k)
+                if (p[k] == kind && p[k + 1] == ']') {
+                    close = k;
+                    break;
+                }
+            if (close == std::string::npos) return std::string::npos;
+            j = close + 2;
+        } else if (p[j] == ']') {
+            return j;
+        } else {
+            ++j;
+        }
+    }
+    return std::string::npos;
+}
+
+// End of a {n}, {n,}, {n,m} or {,m} quantifier opening at p[i] == '{', or npos
+// when the brace is not a quantifier (PCRE2 then reads it as a literal).
+size_t quantifier_end(const std::string& p, size_t i, size_t end) {
+    size_t j = i + 1;
+    size_t digits = 0, digits2 = 0;
+    while (j < end && std::isdigit(static_cast<unsigned char>(p[j])))
+        ++j, ++digits;
+    if (j < end && p[j] == ',') {
+        ++j;
+        while (j < end && std::isdigit(static_cast<unsigned char>(p[j])))
+            ++j, ++digits2;
+    }
+    if (j < end && p[j] == '}' && (digits > 0 || digits2 > 0)) return j;
+    return std::string::npos;
+}
+
+// The literal domain tail a rule is indexed by: ".cable.ziggo.nl" when every
+// match must end with it, or the whole name for /^literal$/. Conservative: any
+// construct whose reading is not obvious leaves the rule unindexed.
+std::optional<std::string> suffix_key(const Rule& r) {
+    if (r.syntax != RuleSyntax::Pcre || r.negated || !r.caseless) return std::nullopt;
+    if (r.action == RuleAction::IfBegin || r.action == RuleAction::IfEnd) return std::nullopt;
+    if (r.pcre_flags & (PCRE2_EXTENDED | PCRE2_MULTILINE)) return std::nullopt;
+    const std::string& p = r.pattern;
+    if (p.size() < 2 || p.back() != '$') return std::nullopt;
+    const size_t end = p.size() - 1; // the final '$'
+    std::string run;                 // literal bytes since the last variable construct
+    bool from_start = false;         // run began right after a leading '^'
+    size_t i = 0;
+    if (p[0] == '^') {
+        from_start = true;
+        i = 1;
+    }
+    int depth = 0;
+    auto reset = [&] {
+        run.clear();
+        from_start = false;
+    };
+    while (i < end) {
+        const unsigned char c = static_cast<unsigned char>(p[i]);
+        if (c >= 0x80 || c == 0) return std::nullopt;
+        if (c == '\\') {
+            if (i + 1 >= end) return std::nullopt; // would escape the final '$'
+            const unsigned char e = static_cast<unsigned char>(p[i + 1]);
+            if (e == 'Q' || e == 'E' || e >= 0x80) return std::nullopt;
+            if (std::isalnum(e)) {
+                // \d, \b, \x41, \1 ...: not a plain literal; \x{..} and \p{..}
+                // carry braces that must not be read as quantifiers.
+                if (i + 2 < end && p[i + 2] == '{') return std::nullopt;
+                reset();
+            } else {
+                run += static_cast<char>(e);
+            }
+            i += 2;
+            continue;
+        }
+        switch (c) {
+        case '|':
+            if (depth == 0) return std::nullopt;
+            reset();
+            break;
+        case '(':
+            if (i + 1 < end && (p[i + 1] == '?' || p[i + 1] == '*')) return std::nullopt;
+            ++depth;
+            reset();
+            break;
+        case ')':
+            if (depth == 0) return std::nullopt;
+            --depth;
+            reset();
+            break;
+        case '[': {
+            size_t j = class_end(p, i, end);
+            if (j == std::string::npos) return std::nullopt;
+            reset();
+            i = j + 1;
+            continue;
+        }
+        case '{': {
+            size_t j = quantifier_end(p, i, end);
+            if (j == std::string::npos) return std::nullopt;
+            reset();
+            i = j + 1;
+            continue;
+        }
+        case '*':
+        case '+':
+        case '?':
+        case '.':
+        case '^':
+        case '$':
+            reset();
+            break;
+        case '}':
+        case ']':
+            return std::nullopt; // literal in PCRE2, but a sign of something unusual
+        default:
+            run += static_cast<char>(std::tolower(c));
+        }
+        ++i;
+    }
+    if (depth != 0 || run.empty()) return std::nullopt;
+    if (from_start) return run;
+    const size_t dot = run.find('.');
+    if (dot == std::string::npos) return std::nullopt;
+    return run.substr(dot);
+}
+
+// Hash of a byte string taken right to left, so that a single pass over a
+// name yields the hash of each of its suffixes.
+inline uint64_t hash_step(uint64_t h, unsigned char c) {
+    return (h ^ c) * 0x100000001b3ULL;
+}
+constexpr uint64_t kHashSeed = 0xcbf29ce484222325ULL;
+
+uint64_t hash_backward(std::string_view s) {
+    uint64_t h = kHashSeed;
+    for (size_t i = s.size(); i-- > 0;)
+        h = hash_step(h, static_cast<unsigned char>(s[i]));
+    return h;
+}
+
+// ---------------------------------------------------------------- hyperscan
+
+struct HsDatabaseFree {
+    void operator()(hs_database_t* d) const { hs_free_database(d); }
+};
+
+// Per-thread scratch, grown to fit every database this thread has used.
+struct ThreadScratch {
+    hs_scratch_t* scratch = nullptr;
+    std::vector<uint64_t> fitted; // serials of the databases it fits
+    ~ThreadScratch() {
+        if (scratch) hs_free_scratch(scratch);
+    }
+};
+
+std::atomic<uint64_t> next_serial{1};
+
+} // namespace
+
+// ---------------------------------------------------------------- impl
+
+struct Matcher::Impl {
+    std::vector<Rule> rules;
+    std::vector<std::optional<Regex>> regex;    // per entry; none for IfEnd
+    std::vector<std::vector<ResultPart>> parts; // per Result entry
+    std::vector<uint8_t> needs_groups;          // result uses $n
+    std::vector<uint32_t> guard_of;             // innermost enclosing guard (guard number)
+    std::vector<uint32_t> guard_rule;           // guard number -> entry index
+    std::vector<uint32_t> guard_parent;         // guard number -> enclosing guard number
+    std::vector<uint32_t> matchable;            // entries that can answer (not guards)
+
+    // Suffix index: open addressing over (hash, key) -> slice of `lists`.
+    struct Slot {
+        uint64_t hash = 0;
+        uint32_t key_off = 0, key_len = 0; // key_len 0: empty slot
+        uint32_t list_off = 0, list_len = 0;
+    };
+    std::vector<Slot> slots;
+    uint64_t mask = 0;
+    std::string key_arena;
+    std::vector<uint32_t> lists;
+    size_t suffixes = 0, indexed = 0;
+
+    // Entries evaluated for every name, in file order.
+    std::vector<uint32_t> scanned;
+
+    // Hyperscan prefilter over scanned entries and guards. hs_id[entry] is the
+    // expression id or -1 (no prefilter: always a candidate).
+    std::unique_ptr<hs_database_t, HsDatabaseFree> hs_db;
+    std::vector<int32_t> hs_id;
+    size_t hs_count = 0;
+    uint64_t serial = next_serial.fetch_add(1);
+
+    mutable std::atomic<uint64_t> limit_hits{0};
+
+    const std::vector<uint32_t>* probe(uint64_t h, std::string_view key,
+                                       std::pair<uint32_t, uint32_t>& out) const;
+    void build_index();
+    void build_prefilter();
+    hs_scratch_t* thread_scratch() const;
+
+    // Regex outcome for one entry (negation applied), counting limit hits.
+    bool regex_holds(uint32_t entry, std::string_view name) const {
+        MatchOutcome o = regex[entry]->match(name);
+        if (o == MatchOutcome::LimitExceeded || o == MatchOutcome::Error) {
+            limit_hits.fetch_add(1, std::memory_order_relaxed);
+            return false; // neither a positive nor a negated rule answers
+        }
+        return (o == MatchOutcome::Match) != rules[entry].negated;
+    }
+    bool scope_holds(uint32_t entry, const IpAddress* client) const {
+        const auto& scope = rules[entry].scope;
+        if (scope.empty()) return true;
+        if (!client) return false;
+        return std::any_of(scope.begin(), scope.end(),
+                           [&](const Cidr& c) { return c.contains(*client); });
+    }
+    Match answer(uint32_t entry, std::string_view name) const;
+    std::optional<Match> linear(std::string_view name, const IpAddress* client) const;
+};
+
+const std::vector<uint32_t>* Matcher::Impl::probe(uint64_t h, std::string_view key,
+                                                  std::pair<uint32_t, uint32_t>& out) const {
+    if (slots.empty()) return nullptr;
+    for (uint64_t s = h & mask;; s = (s + 1) & mask) {
+        const Slot& slot = slots[s];
+        if (slot.key_len == 0) return nullptr;
+        if (slot.hash == h && slot.key_len == key.size() &&
+            std::memcmp(key_arena.data() + slot.key_off, key.data(), key.size()) == 0) {
+            out = {slot.list_off, slot.list_len};
+            return &lists;
+        }
+    }
+}
+
+void Matcher::Impl::build_index() {
+    // Group rule indices by key, keeping file order inside each list.
+    std::vector<std::pair<std::string, uint32_t>> keyed;
+    for (uint32_t e : matchable) {
+        auto key = suffix_key(rules[e]);
+        if (key) {
+            keyed.emplace_back(std::move(*key), e);
+            ++indexed;
+        } else {
+            scanned.push_back(e);
+        }
+    }
+    std::stable_sort(keyed.begin(), keyed.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    size_t distinct = 0;
+    for (size_t i = 0; i < keyed.size(); ++i)
+        if (i == 0 || keyed[i].first != keyed[i - 1].first) ++distinct;
+    suffixes = distinct;
+    if (distinct == 0) return;
+    size_t cap = 16;
+    while (cap < distinct * 2)
+        cap <<= 1;
+    slots.assign(cap, Slot{});
+    mask = cap - 1;
+    for (size_t i = 0; i < keyed.size();) {
+        size_t j = i;
+        while (j < keyed.size() && keyed[j].first == keyed[i].first)
+            ++j;
+        const std::string& key = keyed[i].first;
+        Slot slot;
+        slot.hash = hash_backward(key);
+        slot.key_off = static_cast<uint32_t>(key_arena.size());
+        slot.key_len = static_cast<uint32_t>(key.size());
+        key_arena += key;
+        slot.list_off = static_cast<uint32_t>(lists.size());
+        for (size_t k = i; k < j; ++k)
+            lists.push_back(keyed[k].second);
+        slot.list_len = static_cast<uint32_t>(j - i);
+        uint64_t s = slot.hash & mask;
+        while (slots[s].key_len != 0)
+            s = (s + 1) & mask;
+        slots[s] = slot;
+        i = j;
+    }
+}
+
+void Matcher::Impl::build_prefilter() {
+    hs_id.assign(rules.size(), -1);
+    // Candidates for the prefilter: scanned PCRE entries and PCRE guards whose
+    // flags Hyperscan can honour (A, E and U only narrow a match, so the wider
+    // Hyperscan reading stays a superset; x has no Hyperscan flag).
+    std::vector<uint32_t> entries;
+    for (uint32_t e : scanned)
+        entries.push_back(e);
+    for (uint32_t g : guard_rule)
+        entries.push_back(g);
+    std::vector<uint32_t> chosen;
+    for (uint32_t e : entries) {
+        const Rule& r = rules[e];
+        if (r.syntax != RuleSyntax::Pcre) continue;
+        if (r.pcre_flags & PCRE2_EXTENDED) continue;
+        if (r.pattern.find('\0') != std::string::npos) continue;
+        chosen.push_back(e);
+    }
+    // Hyperscan refuses a whole set for one bad expression and names it:
+    // drop that one and retry, so refused patterns stay plain candidates.
+    for (int attempt = 0; !chosen.empty() && attempt < 10000; ++attempt) {
+        std::vector<const char*> exprs;
+        std::vector<unsigned> flags, ids;
+        for (size_t k = 0; k < chosen.size(); ++k) {
+            const Rule& r = rules[chosen[k]];
+            exprs.push_back(r.pattern.c_str());
+            unsigned f = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
+            if (r.caseless) f |= HS_FLAG_CASELESS;
+            if (r.pcre_flags & PCRE2_DOTALL) f |= HS_FLAG_DOTALL;
+            if (r.pcre_flags & PCRE2_MULTILINE) f |= HS_FLAG_MULTILINE;
+            flags.push_back(f);
+            ids.push_back(static_cast<unsigned>(k));
+        }
+        hs_database_t* db = nullptr;
+        hs_compile_error_t* err = nullptr;
+        hs_error_t rc = hs_compile_multi(exprs.data(), flags.data(), ids.data(),
+                                         static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
+                                         nullptr, &db, &err);
+        if (rc == HS_SUCCESS) {
+            hs_db.reset(db);
+            for (size_t k = 0; k < chosen.size(); ++k)
+                hs_id[chosen[k]] = static_cast<int32_t>(k);
+            hs_count = chosen.size();
+            return;
+        }
+        const int bad = err ? err->expression : -1;
+        hs_free_compile_error(err);
+        if (bad < 0 || static_cast<size_t>(bad) >= chosen.size()) return; // no prefilter
+        chosen.erase(chosen.begin() + bad);
+    }
+}
+
+hs_scratch_t* Matcher::Impl::thread_scratch() const {
+    thread_local ThreadScratch ts;
+    if (std::find(ts.fitted.begin(), ts.fitted.end(), serial) == ts.fitted.end()) {
+        if (hs_alloc_scratch(hs_db.get(), &ts.scratch) != HS_SUCCESS) return nullptr;
+        if (ts.fitted.size() > 64) ts.fitted.clear(); // long-lived thread, many reloads
+        ts.fitted.push_back(serial);
+    }
+    return ts.scratch;
+}
+
+Match Matcher::Impl::answer(uint32_t entry, std::string_view name) const {
+    Match m;
+    m.rule = &rules[entry];
+    const auto& ps = parts[entry];
+    if (!needs_groups[entry]) {
+        for (const auto& p : ps)
+            m.result += p.text;
+        return m;
+    }
+    thread_local std::vector<Group> groups;
+    if (regex[entry]->match(name, groups) != MatchOutcome::Match) groups.clear();
+    for (const auto& p : ps) {
+        if (p.group < 0) {
+            m.result += p.text;
+        } else if (static_cast<size_t>(p.group) < groups.size() && groups[p.group].set) {
+            const Group& g = groups[p.group];
+            m.result.append(name.substr(g.begin, g.end - g.begin));
+        }
+    }
+    return m;
+}
+
+std::optional<Match> Matcher::Impl::linear(std::string_view name, const IpAddress* client) const {
+    for (size_t i = 0; i < rules.size(); ++i) {
+        const Rule& r = rules[i];
+        if (r.action == RuleAction::IfEnd) continue;
+        if (r.action == RuleAction::IfBegin) {
+            if (regex_holds(static_cast<uint32_t>(i), name)) continue;
+            // Skip to the matching endif.
+            int depth = 1;
+            while (depth > 0 && ++i < rules.size()) {
+                if (rules[i].action == RuleAction::IfBegin) ++depth;
+                if (rules[i].action == RuleAction::IfEnd) --depth;
+            }
+            continue;
+        }
+        if (!scope_holds(static_cast<uint32_t>(i), client)) continue;
+        if (regex_holds(static_cast<uint32_t>(i), name))
+            return answer(static_cast<uint32_t>(i), name);
+    }
+    return std::nullopt;
+}
+
+// ---------------------------------------------------------------- Matcher
+
+Matcher::Matcher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Matcher::Matcher(Matcher&&) noexcept = default;
+Matcher& Matcher::operator=(Matcher&&) noexcept = default;
+Matcher::~Matcher() = default;
+
+Expected<Matcher> Matcher::build(std::vector<Rule> rules) {
+    auto impl = std::make_unique<Impl>();
+    const size_t n = rules.size();
+    impl->regex.resize(n);
+    impl->parts.resize(n);
+    impl->needs_groups.assign(n, 0);
+    impl->guard_of.assign(n, kNoGuard);
+    std::vector<uint32_t> open; // guard numbers
+    for (size_t i = 0; i < n; ++i) {
+        const Rule& r = rules[i];
+        impl->guard_of[i] = open.empty() ? kNoGuard : open.back();
+        if (r.action == RuleAction::IfEnd) {
+            if (open.empty()) return Error{r.file, r.line, "endif without matching if"};
+            open.pop_back();
+            continue;
+        }
+        auto re = Regex::compile(r.pattern, r.syntax, r.caseless, r.pcre_flags);
+        if (!re) return Error{r.file, r.line, re.error().reason};
+        if (r.action == RuleAction::IfBegin) {
+            impl->guard_rule.push_back(static_cast<uint32_t>(i));
+            impl->guard_parent.push_back(open.empty() ? kNoGuard : open.back());
+            open.push_back(static_cast<uint32_t>(impl->guard_rule.size() - 1));
+            if (open.size() > kMaxGuardDepth)
+                return Error{r.file, r.line,
+                             "if/endif nested deeper than " + std::to_string(kMaxGuardDepth)};
+        } else {
+            auto parts = parse_result(r.result);
+            if (!parts) return Error{r.file, r.line, parts.error().reason};
+            for (const auto& p : *parts) {
+                if (p.group < 0) continue;
+                if (r.negated)
+                    return Error{r.file, r.line, "$number in the result of a negated rule"};
+                if (static_cast<unsigned>(p.group) > re->capture_count())
+                    return Error{r.file, r.line,
+                                 "out of range replacement index \"" + std::to_string(p.group) +
+                                     "\""};
+                impl->needs_groups[i] = 1;
+            }
+            impl->parts[i] = std::move(*parts);
+            impl->matchable.push_back(static_cast<uint32_t>(i));
+        }
+        impl->regex[i].emplace(std::move(*re));
+    }
+    if (!open.empty()) {
+        const Rule& r = rules[impl->guard_rule[open.back()]];
+        return Error{r.file, r.line, "if without matching endif"};
+    }
+    impl->rules = std::move(rules);
+    impl->build_index();
+    impl->build_prefilter();
+    return Matcher(std::move(impl));
+}
+
+std::optional<Match> Matcher::match_linear(std::string_view name, const IpAddress* client) const {
+    return impl_->linear(name, client);
+}
+
+std::optional<Match> Matcher::match(std::string_view name, const IpAddress* client) const {
+    const Impl& m = *impl_;
+    thread_local std::string lower;
+    lower.resize(name.size());
+    for (size_t i = 0; i < name.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(name[i]);
+        if (c >= 0x80 || c == '\n') return m.linear(name, client);
+        lower[i] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+
+    // 1. Suffix index hits.
+    thread_local std::vector<uint32_t> cand;
+    cand.clear();
+    if (!m.slots.empty()) {
+        uint64_t h = kHashSeed;
+        std::pair<uint32_t, uint32_t> slice;
+        for (size_t i = lower.size(); i-- > 0;) {
+            h = hash_step(h, static_cast<unsigned char>(lower[i]));
+            if (lower[i] != '.' && i != 0) continue;
+            if (m.probe(h, std::string_view(lower).substr(i), slice))
+                cand.insert(cand.end(), m.lists.begin() + slice.first,
+                            m.lists.begin() + slice.first + slice.second);
+        }
+    }
+
+    // 2. One prefilter scan for the scanned entries and the guards.
+    thread_local std::vector<uint8_t> maybe;
+    const bool have_hs = m.hs_db != nullptr;
+    if (have_hs) {
+        maybe.assign(m.hs_count, 0);
+        hs_scratch_t* scratch = m.thread_scratch();
+        if (!scratch) return m.linear(name, client);
+        auto on_match = [](unsigned id, unsigned long long, unsigned long long, unsigned,
+                           void* ctx) -> int {
+            static_cast<uint8_t*>(ctx)[id] = 1;
+            return 0;
+        };
+        if (hs_scan(m.hs_db.get(), name.data(), static_cast<unsigned>(name.size()), 0, scratch,
+                    on_match, maybe.data()) != HS_SUCCESS)
+            return m.linear(name, client);
+    }
+    // Whether entry e's regex may match (false: it certainly does not).
+    auto may_match = [&](uint32_t e) {
+        const int32_t id = m.hs_id[e];
+        return id < 0 || maybe[static_cast<size_t>(id)] != 0;
+    };
+    for (uint32_t e : m.scanned)
+        if (m.rules[e].negated || may_match(e)) cand.push_back(e);
+    std::sort(cand.begin(), cand.end());
+
+    // 3. Candidates in file order, guards memoised for this lookup.
+    thread_local std::vector<int8_t> guard_state; // -1 unknown, 0 false, 1 true
+    guard_state.assign(m.guard_rule.size(), -1);
+    auto guard_holds = [&](uint32_t g) {
+        // Walk outwards to the first known state, then settle inwards.
+        uint32_t chain[kMaxGuardDepth];
+        size_t depth = 0;
+        for (uint32_t x = g; x != kNoGuard && guard_state[x] < 0; x = m.guard_parent[x])
+            chain[depth++] = x;
+        while (depth > 0) {
+            const uint32_t x = chain[--depth];
+            const uint32_t parent = m.guard_parent[x];
+            bool holds = parent == kNoGuard || guard_state[parent] == 1;
+            if (holds) {
+                const uint32_t e = m.guard_rule[x];
+                // Prefilter "certainly not": a guard fails, a negated guard holds.
+                holds = may_match(e) ? m.regex_holds(e, name) : m.rules[e].negated;
+            }
+            guard_state[x] = holds ? 1 : 0;
+        }
+        return guard_state[g] == 1;
+    };
+    for (uint32_t e : cand) {
+        const uint32_t g = m.guard_of[e];
+        if (g != kNoGuard && !guard_holds(g)) continue;
+        if (!m.scope_holds(e, client)) continue;
+        const Rule& r = m.rules[e];
+        if (r.negated && !may_match(e)) return m.answer(e, name);
+        if (m.regex_holds(e, name)) return m.answer(e, name);
+    }
+    return std::nullopt;
+}
+
+const std::vector<Rule>& Matcher::rules() const {
+    return impl_->rules;
+}
+
+MatcherStats Matcher::stats() const {
+    MatcherStats s;
+    s.rules = impl_->matchable.size();
+    s.indexed = impl_->indexed;
+    s.scanned = impl_->scanned.size();
+    s.suffixes = impl_->suffixes;
+    s.limit_exceeded = impl_->limit_hits.load(std::memory_order_relaxed);
+    return s;
+}
+
+} // namespace ip25b

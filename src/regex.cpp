@@ -1,0 +1,207 @@
+// regex.cpp — PCRE2 (JIT, limited) and POSIX regcomp(3) behind one interface.
+#include "ip25b/regex.hpp"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <regex.h>
+
+#include <string>
+
+namespace ip25b {
+
+namespace {
+
+struct CodeFree {
+    void operator()(pcre2_code* p) const { pcre2_code_free(p); }
+};
+struct MatchContextFree {
+    void operator()(pcre2_match_context* p) const { pcre2_match_context_free(p); }
+};
+struct MatchDataFree {
+    void operator()(pcre2_match_data* p) const { pcre2_match_data_free(p); }
+};
+struct PosixFree {
+    void operator()(regex_t* p) const {
+        regfree(p);
+        delete p;
+    }
+};
+
+using CodePtr = std::unique_ptr<pcre2_code, CodeFree>;
+using MatchContextPtr = std::unique_ptr<pcre2_match_context, MatchContextFree>;
+using MatchDataPtr = std::unique_ptr<pcre2_match_data, MatchDataFree>;
+using PosixPtr = std::unique_ptr<regex_t, PosixFree>;
+
+// Per-thread match data, grown to the largest group count seen on this thread,
+// so matching never allocates after warm-up.
+pcre2_match_data* thread_match_data(uint32_t pairs) {
+    thread_local MatchDataPtr data;
+    thread_local uint32_t capacity = 0;
+    if (!data || capacity < pairs) {
+        data.reset(pcre2_match_data_create(pairs, nullptr));
+        capacity = data ? pairs : 0;
+    }
+    return data.get();
+}
+
+std::vector<regmatch_t>& thread_posix_groups(size_t n) {
+    thread_local std::vector<regmatch_t> groups;
+    if (groups.size() < n) groups.resize(n);
+    return groups;
+}
+
+std::string pcre2_message(int code) {
+    PCRE2_UCHAR buf[256];
+    int n = pcre2_get_error_message(code, buf, sizeof buf);
+    if (n < 0) return "PCRE2 error " + std::to_string(code);
+    return std::string(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
+}
+
+bool is_limit(int rc) {
+    return rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+           rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT;
+}
+
+} // namespace
+
+struct Regex::Impl {
+    RuleSyntax syntax = RuleSyntax::Pcre;
+    CodePtr code;
+    MatchContextPtr context;
+    bool jit = false;
+    PosixPtr posix;
+    unsigned captures = 0;
+
+    // Runs PCRE2; on JIT stack exhaustion retries once in the interpreter,
+    // which is bounded by the depth limit instead of the fixed JIT stack.
+    int run_pcre(std::string_view subject, pcre2_match_data* md) const {
+        auto subj = reinterpret_cast<PCRE2_SPTR>(subject.data());
+        int rc = pcre2_match(code.get(), subj, subject.size(), 0, 0, md, context.get());
+        if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+            rc = pcre2_match(code.get(), subj, subject.size(), 0, PCRE2_NO_JIT, md, context.get());
+        return rc;
+    }
+
+    MatchOutcome run_posix(std::string_view subject, size_t nmatch, regmatch_t* m) const {
+        m[0].rm_so = 0;
+        m[0].rm_eo = static_cast<regoff_t>(subject.size());
+        int rc = regexec(posix.get(), subject.data(), nmatch, m, REG_STARTEND);
+        if (rc == 0) return MatchOutcome::Match;
+        if (rc == REG_NOMATCH) return MatchOutcome::NoMatch;
+        return MatchOutcome::Error;
+    }
+};
+
+Regex::Regex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Regex::Regex(Regex&&) noexcept = default;
+Regex& Regex::operator=(Regex&&) noexcept = default;
+Regex::~Regex() = default;
+
+Expected<Regex> Regex::compile(std::string_view pattern, RuleSyntax syntax, bool caseless,
+                               uint32_t flags, bool jit, RegexLimits limits) {
+    auto impl = std::make_unique<Impl>();
+    impl->syntax = syntax;
+    if (syntax == RuleSyntax::PosixRegexp) {
+        // regcomp needs a C string: a NUL inside would silently cut the pattern.
+        if (pattern.find('\0') != std::string_view::npos)
+            return Error{"", 0, "NUL byte in regular expression"};
+        std::string text(pattern);
+        auto re = PosixPtr(new regex_t{});
+        int cflags = static_cast<int>(flags) | (caseless ? REG_ICASE : 0);
+        int rc = regcomp(re.get(), text.c_str(), cflags);
+        if (rc != 0) {
+            char buf[256];
+            regerror(rc, re.get(), buf, sizeof buf);
+            delete re.release(); // regcomp failed: nothing to regfree
+            return Error{"", 0, std::string("error in regex: ") + buf};
+        }
+        impl->captures = static_cast<unsigned>(re->re_nsub);
+        impl->posix = std::move(re);
+        return Regex(std::move(impl));
+    }
+
+    uint32_t options = flags | (caseless ? PCRE2_CASELESS : 0);
+    int err = 0;
+    PCRE2_SIZE offset = 0;
+    impl->code.reset(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                   options, &err, &offset, nullptr));
+    if (!impl->code)
+        return Error{"", 0,
+                     "error in regex at offset " + std::to_string(offset) + ": " +
+                         pcre2_message(err)};
+    uint32_t n = 0;
+    pcre2_pattern_info(impl->code.get(), PCRE2_INFO_CAPTURECOUNT, &n);
+    impl->captures = n;
+    // A pattern the JIT refuses still works in the interpreter.
+    if (jit) impl->jit = pcre2_jit_compile(impl->code.get(), PCRE2_JIT_COMPLETE) == 0;
+    impl->context.reset(pcre2_match_context_create(nullptr));
+    if (!impl->context) return Error{"", 0, "out of memory creating a PCRE2 match context"};
+    pcre2_set_match_limit(impl->context.get(), limits.match_limit);
+    pcre2_set_depth_limit(impl->context.get(), limits.depth_limit);
+    return Regex(std::move(impl));
+}
+
+MatchOutcome Regex::match(std::string_view subject) const {
+    const Impl& r = *impl_;
+    if (r.syntax == RuleSyntax::PosixRegexp) {
+        regmatch_t m[1];
+        return r.run_posix(subject, 0, m);
+    }
+    pcre2_match_data* md = thread_match_data(1);
+    if (!md) return MatchOutcome::Error;
+    int rc = r.run_pcre(subject, md);
+    if (rc >= 0) return MatchOutcome::Match; // 0: ovector too small, still a match
+    if (rc == PCRE2_ERROR_NOMATCH) return MatchOutcome::NoMatch;
+    return is_limit(rc) ? MatchOutcome::LimitExceeded : MatchOutcome::Error;
+}
+
+MatchOutcome Regex::match(std::string_view subject, std::vector<Group>& groups) const {
+    const Impl& r = *impl_;
+    const size_t n = r.captures + 1;
+    groups.assign(n, Group{});
+    if (r.syntax == RuleSyntax::PosixRegexp) {
+        auto& m = thread_posix_groups(n);
+        MatchOutcome out = r.run_posix(subject, n, m.data());
+        if (out != MatchOutcome::Match) return out;
+        for (size_t i = 0; i < n; ++i)
+            if (m[i].rm_so >= 0)
+                groups[i] =
+                    Group{static_cast<size_t>(m[i].rm_so), static_cast<size_t>(m[i].rm_eo), true};
+        return out;
+    }
+    pcre2_match_data* md = thread_match_data(static_cast<uint32_t>(n));
+    if (!md) return MatchOutcome::Error;
+    int rc = r.run_pcre(subject, md);
+    if (rc == PCRE2_ERROR_NOMATCH) return MatchOutcome::NoMatch;
+    if (rc < 0) return is_limit(rc) ? MatchOutcome::LimitExceeded : MatchOutcome::Error;
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+    for (size_t i = 0; i < n; ++i)
+        if (ov[2 * i] != PCRE2_UNSET) groups[i] = Group{ov[2 * i], ov[2 * i + 1], true};
+    return MatchOutcome::Match;
+}
+
+unsigned Regex::capture_count() const {
+    return impl_->captures;
+}
+RuleSyntax Regex::syntax() const {
+    return impl_->syntax;
+}
+bool Regex::jit_compiled() const {
+    return impl_->jit;
+}
+
+const char* to_string(MatchOutcome outcome) {
+    switch (outcome) {
+    case MatchOutcome::NoMatch:
+        return "no match";
+    case MatchOutcome::Match:
+        return "match";
+    case MatchOutcome::LimitExceeded:
+        return "match limit exceeded";
+    case MatchOutcome::Error:
+        return "regex engine error";
+    }
+    return "unknown";
+}
+
+} // namespace ip25b
