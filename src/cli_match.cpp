@@ -28,6 +28,7 @@ struct MatchOptions {
     std::vector<std::string> tables;
     bool explain = false;
     bool strict = false;
+    bool stats = false;
 };
 
 // Buffered stdout: one fwrite per megabyte instead of one per line.
@@ -117,6 +118,12 @@ int run_match(const MatchOptions& opt) {
         return 2;
     }
 
+    if (opt.stats) {
+        const MatcherStats st = matcher->stats();
+        std::fprintf(stderr,
+                     "ip25b match: %zu rules: %zu indexed under %zu suffixes, %zu scanned\n",
+                     st.rules, st.indexed, st.suffixes, st.scanned);
+    }
     static char out_buf[1u << 16];
     std::setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf);
     Output out;
@@ -180,6 +187,7 @@ void add_match_command(CLI::App& app, int& exit_code) {
                   "Append the deciding rule's file:line and pattern to each answer");
     cmd->add_flag("--strict", opt->strict,
                   "Refuse a table with any line Postfix would warn about and skip");
+    cmd->add_flag("--stats", opt->stats, "Print how the rules were indexed on stderr");
     cmd->callback([opt, &exit_code] { exit_code = run_match(*opt); });
 }
 

@@ -151,7 +151,9 @@ bool valid_socket_spec(std::string_view s) {
     return at == std::string_view::npos || at + 1 < rest.size();
 }
 
-std::chrono::seconds secs(int64_t v) { return std::chrono::seconds(v); }
+std::chrono::seconds secs(int64_t v) {
+    return std::chrono::seconds(v);
+}
 
 void read_rules(Section& s, Config& c, const std::string& base) {
     s.strings("files", [&](const std::string& v, const toml::node&) {
@@ -255,9 +257,8 @@ void read_policy(Section& s, Config& c, const std::string& file) {
     read_cidrs(s, "allowlist", p.allowlist);
     read_cidrs(s, "local_ranges", p.local_ranges);
     std::vector<std::string> names;
-    if (s.strings("submission_daemon_names", [&](const std::string& v, const toml::node&) {
-            names.push_back(v);
-        }))
+    if (s.strings("submission_daemon_names",
+                  [&](const std::string& v, const toml::node&) { names.push_back(v); }))
         p.submission_daemon_names = names;
     if (auto* n = s.get("submission_ports")) {
         auto* a = n->as_array();

@@ -71,14 +71,15 @@ Expected<std::shared_ptr<DecisionLog>> DecisionLog::open(const DecisionLogConfig
     if (!config.json_file.empty()) {
         std::string err;
         log->impl_->fd = open_append(config.json_file, err);
-        if (log->impl_->fd < 0) return Error{config.json_file, 0, "cannot open decision log: " + err};
+        if (log->impl_->fd < 0)
+            return Error{config.json_file, 0, "cannot open decision log: " + err};
     }
     if (config.syslog) {
         // openlog(3) state is per process and the sink's destructor calls
         // closelog(), so every DecisionLog (a reload makes a new one while
         // the old one still writes for sessions in flight) shares one sink.
-        static auto sink = std::make_shared<spdlog::sinks::syslog_sink_mt>(
-            config.ident, LOG_PID, LOG_MAIL, false);
+        static auto sink =
+            std::make_shared<spdlog::sinks::syslog_sink_mt>(config.ident, LOG_PID, LOG_MAIL, false);
         log->impl_->syslog = std::make_shared<spdlog::logger>("ip25b-decisions", sink);
         log->impl_->syslog->set_pattern("%v");
         log->impl_->syslog->flush_on(spdlog::level::trace);
@@ -86,7 +87,9 @@ Expected<std::shared_ptr<DecisionLog>> DecisionLog::open(const DecisionLogConfig
     return log;
 }
 
-const DecisionLogConfig& DecisionLog::config() const { return impl_->config; }
+const DecisionLogConfig& DecisionLog::config() const {
+    return impl_->config;
+}
 
 std::string DecisionLog::to_json(const DecisionRecord& r) {
     nlohmann::json j;
@@ -122,8 +125,8 @@ std::string DecisionLog::to_json(const DecisionRecord& r) {
 }
 
 std::string DecisionLog::to_line(const DecisionRecord& r) {
-    std::string s = r.session + ": " + r.action + (r.dry_run ? " (dry-run)" : "") + " client=" +
-                    (r.client_ip.empty() ? "unknown" : r.client_ip) +
+    std::string s = r.session + ": " + r.action + (r.dry_run ? " (dry-run)" : "") +
+                    " client=" + (r.client_ip.empty() ? "unknown" : r.client_ip) +
                     " ptr=" + (r.ptr.empty() ? r.ptr_status : r.ptr) + " class=" + r.cls;
     if (!r.isp.empty()) s += " isp=\"" + r.isp + "\"";
     if (!r.rule.empty()) s += " rule=\"" + r.rule + "\"";
@@ -134,7 +137,8 @@ std::string DecisionLog::to_line(const DecisionRecord& r) {
     if (r.recipients.size() > 1) s += "+" + std::to_string(r.recipients.size() - 1);
     s += " reason=\"" + r.reason + "\"";
     for (char& ch : s)
-        if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) == 0x7f) ch = '?';
+        if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) == 0x7f)
+            ch = '?';
     return s;
 }
 

@@ -2,9 +2,9 @@
 //
 // How a lookup runs (Matcher::match):
 //   1. The name is lower-cased into a per-thread buffer while a hash of every
-//      suffix is computed right to left; the index is probed once per '.'
-//      position and once for the whole name. Each hit is the list of rules
-//      whose regex ends in that literal suffix followed by `$`.
+//      suffix is computed right to left; a 64 Kbit filter of the index keys'
+//      hashes lets only likely suffixes probe the hash table. Each hit is the
+//      list of rules whose regex ends in exactly that literal tail before `$`.
 //   2. One Hyperscan scan (prefilter mode: it may say "maybe" wrongly, never
 //      "no" wrongly) tells which of the non-indexed rules and `if` guards can
 //      possibly match.
@@ -81,9 +81,10 @@ size_t quantifier_end(const std::string& p, size_t i, size_t end) {
     return std::string::npos;
 }
 
-// The literal domain tail a rule is indexed by: ".cable.ziggo.nl" when every
-// match must end with it, or the whole name for /^literal$/. Conservative: any
-// construct whose reading is not obvious leaves the rule unindexed.
+// The literal tail a rule is indexed by: "\.cable\.ziggo\.nl$" gives
+// ".cable.ziggo.nl", "([0-9]+\.){4}uralcom\.com$" gives "uralcom.com": every
+// name the rule matches ends with it. Conservative: any construct whose reading
+// is not obvious leaves the rule unindexed.
 std::optional<std::string> suffix_key(const Rule& r) {
     if (r.syntax != RuleSyntax::Pcre || r.negated || !r.caseless) return std::nullopt;
     if (r.action == RuleAction::IfBegin || r.action == RuleAction::IfEnd) return std::nullopt;
@@ -92,17 +93,9 @@ std::optional<std::string> suffix_key(const Rule& r) {
     if (p.size() < 2 || p.back() != '$') return std::nullopt;
     const size_t end = p.size() - 1; // the final '$'
     std::string run;                 // literal bytes since the last variable construct
-    bool from_start = false;         // run began right after a leading '^'
     size_t i = 0;
-    if (p[0] == '^') {
-        from_start = true;
-        i = 1;
-    }
     int depth = 0;
-    auto reset = [&] {
-        run.clear();
-        from_start = false;
-    };
+    auto reset = [&] { run.clear(); };
     while (i < end) {
         const unsigned char c = static_cast<unsigned char>(p[i]);
         if (c >= 0x80 || c == 0) return std::nullopt;
@@ -167,10 +160,7 @@ std::optional<std::string> suffix_key(const Rule& r) {
         ++i;
     }
     if (depth != 0 || run.empty()) return std::nullopt;
-    if (from_start) return run;
-    const size_t dot = run.find('.');
-    if (dot == std::string::npos) return std::nullopt;
-    return run.substr(dot);
+    return run;
 }
 
 // Hash of a byte string taken right to left, so that a single pass over a
@@ -226,6 +216,8 @@ struct Matcher::Impl {
     };
     std::vector<Slot> slots;
     uint64_t mask = 0;
+    static constexpr unsigned kFilterBits = 16;
+    std::vector<uint64_t> filter; // one bit per top-16-bit hash value of a key
     std::string key_arena;
     std::vector<uint32_t> lists;
     size_t suffixes = 0, indexed = 0;
@@ -306,6 +298,7 @@ void Matcher::Impl::build_index() {
         cap <<= 1;
     slots.assign(cap, Slot{});
     mask = cap - 1;
+    filter.assign((size_t{1} << kFilterBits) / 64, 0);
     for (size_t i = 0; i < keyed.size();) {
         size_t j = i;
         while (j < keyed.size() && keyed[j].first == keyed[i].first)
@@ -320,6 +313,8 @@ void Matcher::Impl::build_index() {
         for (size_t k = i; k < j; ++k)
             lists.push_back(keyed[k].second);
         slot.list_len = static_cast<uint32_t>(j - i);
+        const uint64_t f = slot.hash >> (64 - kFilterBits);
+        filter[f >> 6] |= uint64_t{1} << (f & 63);
         uint64_t s = slot.hash & mask;
         while (slots[s].key_len != 0)
             s = (s + 1) & mask;
@@ -515,7 +510,8 @@ std::optional<Match> Matcher::match(std::string_view name, const IpAddress* clie
         std::pair<uint32_t, uint32_t> slice;
         for (size_t i = lower.size(); i-- > 0;) {
             h = hash_step(h, static_cast<unsigned char>(lower[i]));
-            if (lower[i] != '.' && i != 0) continue;
+            const uint64_t f = h >> (64 - Impl::kFilterBits);
+            if (!(m.filter[f >> 6] & (uint64_t{1} << (f & 63)))) continue;
             if (m.probe(h, std::string_view(lower).substr(i), slice))
                 cand.insert(cand.end(), m.lists.begin() + slice.first,
                             m.lists.begin() + slice.first + slice.second);

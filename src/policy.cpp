@@ -8,9 +8,9 @@ namespace ip25b {
 
 namespace {
 
-constexpr size_t max_recipients = 100;    // a record must stay one readable line
-constexpr size_t max_reply_length = 900;  // SMTP reply lines are at most 512 octets per
-                                          // RFC 5321 but MTAs wrap; keep well under 1000
+constexpr size_t max_recipients = 100;   // a record must stay one readable line
+constexpr size_t max_reply_length = 900; // SMTP reply lines are at most 512 octets per
+                                         // RFC 5321 but MTAs wrap; keep well under 1000
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -31,7 +31,9 @@ bool file_matches(std::string_view want, std::string_view file) {
 }
 
 // A failure must never become a permanent reject: the client may be a real MTA.
-Action never_permanent(Action a) { return a == Action::Reject ? Action::Tempfail : a; }
+Action never_permanent(Action a) {
+    return a == Action::Reject ? Action::Tempfail : a;
+}
 
 bool is_temporary(const Classified& c) {
     return c.verdict.temporary ||
@@ -48,27 +50,37 @@ void split_code(std::string_view code, std::string& rcode, std::string& xcode) {
 
 std::string_view to_string(Action a) {
     switch (a) {
-    case Action::Reject: return "reject";
-    case Action::Tempfail: return "tempfail";
-    case Action::Tag: return "tag";
-    case Action::LogOnly: return "log-only";
-    case Action::Accept: return "accept";
+    case Action::Reject:
+        return "reject";
+    case Action::Tempfail:
+        return "tempfail";
+    case Action::Tag:
+        return "tag";
+    case Action::LogOnly:
+        return "log-only";
+    case Action::Accept:
+        return "accept";
     }
     return "?";
 }
 
 std::string_view to_string(Stage s) {
     switch (s) {
-    case Stage::Connect: return "connect";
-    case Stage::Helo: return "helo";
-    case Stage::Mail: return "mail";
-    case Stage::Rcpt: return "rcpt";
+    case Stage::Connect:
+        return "connect";
+    case Stage::Helo:
+        return "helo";
+    case Stage::Mail:
+        return "mail";
+    case Stage::Rcpt:
+        return "rcpt";
     }
     return "?";
 }
 
 std::optional<Action> parse_action(std::string_view text) {
-    for (Action a : {Action::Reject, Action::Tempfail, Action::Tag, Action::LogOnly, Action::Accept})
+    for (Action a :
+         {Action::Reject, Action::Tempfail, Action::Tag, Action::LogOnly, Action::Accept})
         if (text == to_string(a)) return a;
     return std::nullopt;
 }
@@ -113,7 +125,8 @@ std::string render_template(std::string_view tmpl, const Classified& c, const Ip
         if (key == "isp") return v.isp.empty() ? std::string("its provider") : v.isp;
         if (key == "rule") return v.rule.empty() ? std::string("-") : v.rule;
         if (key == "class") return std::string(to_string(v.cls));
-        if (key == "file") return v.file.empty() ? std::string("-") : std::string(base_name(v.file));
+        if (key == "file")
+            return v.file.empty() ? std::string("-") : std::string(base_name(v.file));
         return std::nullopt;
     };
     std::string out;
@@ -183,11 +196,16 @@ Action Policy::action_for(const Classified& c, std::string* why) const {
             }
     say("class " + std::string(to_string(v.cls)));
     switch (v.cls) {
-    case ClientClass::Dynamic: return c_.dynamic;
-    case ClientClass::SelfDynamic: return c_.self_dynamic;
-    case ClientClass::Allowlisted: return c_.allowlisted;
-    case ClientClass::UnknownPtr: return c_.unknown_ptr;
-    case ClientClass::None: return c_.none;
+    case ClientClass::Dynamic:
+        return c_.dynamic;
+    case ClientClass::SelfDynamic:
+        return c_.self_dynamic;
+    case ClientClass::Allowlisted:
+        return c_.allowlisted;
+    case ClientClass::UnknownPtr:
+        return c_.unknown_ptr;
+    case ClientClass::None:
+        return c_.none;
     }
     return Action::Accept;
 }
@@ -206,14 +224,22 @@ StepResult Policy::reply_for(Action action, const Classified& c, const IpAddress
         code = c_.dns_failure_code;
     } else {
         switch (c.verdict.cls) {
-        case ClientClass::Dynamic: tmpl = c_.reply_dynamic; break;
-        case ClientClass::SelfDynamic: tmpl = c_.reply_self_dynamic; break;
-        case ClientClass::UnknownPtr: tmpl = c_.reply_unknown_ptr; break;
-        default: break;
+        case ClientClass::Dynamic:
+            tmpl = c_.reply_dynamic;
+            break;
+        case ClientClass::SelfDynamic:
+            tmpl = c_.reply_self_dynamic;
+            break;
+        case ClientClass::UnknownPtr:
+            tmpl = c_.reply_unknown_ptr;
+            break;
+        default:
+            break;
         }
     }
     split_code(code, r.rcode, r.xcode);
-    r.text = escape_reply(render_template(tmpl, c, client));
+    r.plain_text = render_template(tmpl, c, client);
+    r.text = escape_reply(r.plain_text);
     return r;
 }
 
@@ -290,7 +316,8 @@ StepResult Session::decide(Stage at, const ClassifyFn& classify) {
     const IpAddress* client = info_.client ? &*info_.client : nullptr;
     StepResult would = p.reply_for(action, c, client);
     if (would.reply != Reply::Continue)
-        record_.reply = would.rcode + " " + would.xcode + " " + would.text;
+        record_.reply = would.rcode + (would.xcode.empty() ? "" : " " + would.xcode) + " " +
+                        would.plain_text;
     if (action == Action::Tag) header_value_ = p.tag_value(c);
     outcome_ = p.config().dry_run ? StepResult{} : would;
     return enforce();

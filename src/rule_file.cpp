@@ -166,8 +166,8 @@ class Loader {
             if (!n) continue;
             bool permitted = is_allow == (std::string_view(section) == "allow");
             if (!permitted)
-                fail(*n, "[[" + std::string(section) + "]] entries are not allowed in a \"" + kind +
-                             "\" file");
+                fail(*n, "[[" + std::string(section) +
+                             "]] entries are not allowed in a file of kind \"" + kind + "\"");
         }
         // Exceptions stop the walk, so they come first whatever their place in the file.
         read_entries(root, "exception", RuleAction::Exception);

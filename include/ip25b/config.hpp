@@ -26,7 +26,7 @@ namespace ip25b {
 struct DnsConfig {
     // "ip", "ip:port", "[v6]:port"; empty: the servers of /etc/resolv.conf.
     std::vector<std::string> servers;
-    std::chrono::milliseconds timeout{1000};  // per try
+    std::chrono::milliseconds timeout{1000}; // per try
     unsigned tries = 2;
     std::chrono::milliseconds deadline{3000}; // a session waits at most this long for its PTR
     size_t cache_size = 100000;               // addresses kept
@@ -37,8 +37,8 @@ struct DnsConfig {
 };
 
 struct LogConfig {
-    std::string json_file; // decision records as JSON lines; empty: none
-    bool syslog = true;    // short decision line and daemon messages to LOG_MAIL
+    std::string json_file;      // decision records as JSON lines; empty: none
+    bool syslog = true;         // short decision line and daemon messages to LOG_MAIL
     std::string level = "info"; // daemon messages: debug, info, warning, error
 };
 

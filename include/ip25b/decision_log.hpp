@@ -36,7 +36,7 @@ struct DecisionRecord {
     std::string reason; // why: "class dynamic", "exempt: local range", "authenticated", ...
     std::string stage;  // connect, helo, mail, rcpt
     bool dry_run = false;
-    std::string reply;      // the SMTP reply sent, when the action replied
+    std::string reply; // the SMTP reply sent, when the action replied
     std::string helo;
     std::string sender;
     std::vector<std::string> recipients;
@@ -47,10 +47,10 @@ struct DecisionRecord {
 };
 
 struct DecisionLogConfig {
-    std::string json_file;     // JSON lines; empty: no file
-    bool syslog = true;        // short line to LOG_MAIL
+    std::string json_file; // JSON lines; empty: no file
+    bool syslog = true;    // short line to LOG_MAIL
     std::string ident = "ip25b-milter";
-    bool stderr_copy = false;  // also print the short line on stderr (foreground runs)
+    bool stderr_copy = false; // also print the short line on stderr (foreground runs)
 };
 
 class DecisionLog {

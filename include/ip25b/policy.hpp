@@ -57,7 +57,7 @@ struct PolicyConfig {
     Action dns_failure = Action::Accept;    // only accept or tempfail
     Action internal_error = Action::Accept; // only accept or tempfail
     bool dry_run = false;
-    std::vector<Cidr> allowlist;                   // partners, own MSAs
+    std::vector<Cidr> allowlist; // partners, own MSAs
     std::vector<Cidr> local_ranges = default_local_ranges();
     std::vector<std::string> submission_daemon_names = {"ORIGINATING", "MSA"};
     std::vector<uint16_t> submission_ports = {465, 587};
@@ -84,6 +84,7 @@ struct StepResult {
     // For Reject/Tempfail: "550", "5.7.1" and the text, already escaped for
     // libmilter's smfi_setreply ('%' doubled, no control characters).
     std::string rcode, xcode, text;
+    std::string plain_text; // the same text unescaped, for logs
     bool start_lookup = false; // connect only: begin the PTR lookup now
 };
 

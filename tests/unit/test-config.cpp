@@ -229,7 +229,9 @@ BOOST_AUTO_TEST_CASE(errors_name_file_and_line) {
             BOOST_TEST(e.file == "test.conf");
             BOOST_TEST(e.line == c.line);
             BOOST_TEST(e.reason.find(c.reason_part) != std::string::npos, e.reason);
-            if (c.line) BOOST_TEST(e.to_string().rfind("test.conf:" + std::to_string(c.line) + ": ", 0) == 0);
+            if (c.line)
+                BOOST_TEST(e.to_string().rfind("test.conf:" + std::to_string(c.line) + ": ", 0) ==
+                           0);
         }
     }
 }
@@ -248,7 +250,8 @@ BOOST_AUTO_TEST_CASE(dns_server_specs) {
 }
 
 BOOST_AUTO_TEST_CASE(load_resolves_relative_paths_against_the_file) {
-    auto dir = std::filesystem::temp_directory_path() / ("ip25b-config-" + std::to_string(getpid()));
+    auto dir =
+        std::filesystem::temp_directory_path() / ("ip25b-config-" + std::to_string(getpid()));
     std::filesystem::create_directories(dir / "etc");
     {
         std::ofstream f(dir / "etc" / "ip25b.conf");

@@ -1,0 +1,119 @@
+#define BOOST_TEST_MODULE regex
+#include <boost/test/unit_test.hpp>
+
+#include "ip25b/regex.hpp"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <regex.h>
+
+#include <atomic>
+#include <chrono>
+#include <ostream>
+#include <string>
+#include <thread>
+
+using namespace ip25b;
+
+namespace ip25b {
+std::ostream& operator<<(std::ostream& o, MatchOutcome m) { return o << to_string(m); }
+} // namespace ip25b
+
+BOOST_AUTO_TEST_CASE(pcre_matches_caseless_and_captures) {
+    auto re = Regex::compile(R"(^([a-z]+)-(\d+)\.example\.jp$)", RuleSyntax::Pcre, true, 0);
+    BOOST_REQUIRE(re);
+    BOOST_TEST(re->capture_count() == 2u);
+    BOOST_TEST(re->jit_compiled());
+    BOOST_TEST(re->match("Host-12.EXAMPLE.jp") == MatchOutcome::Match);
+    BOOST_TEST(re->match("host-x.example.jp") == MatchOutcome::NoMatch);
+    std::vector<Group> g;
+    BOOST_REQUIRE(re->match("abc-42.example.jp", g) == MatchOutcome::Match);
+    BOOST_REQUIRE(g.size() == 3u);
+    BOOST_TEST(g[1].set);
+    BOOST_TEST(g[1].begin == 0u);
+    BOOST_TEST(g[1].end == 3u);
+    BOOST_TEST(g[2].begin == 4u);
+    BOOST_TEST(g[2].end == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(case_sensitive_when_asked) {
+    auto re = Regex::compile("^abc$", RuleSyntax::Pcre, false, 0);
+    BOOST_REQUIRE(re);
+    BOOST_TEST(re->match("ABC") == MatchOutcome::NoMatch);
+    BOOST_TEST(re->match("abc") == MatchOutcome::Match);
+}
+
+BOOST_AUTO_TEST_CASE(unset_group_is_reported_unset) {
+    auto re = Regex::compile("^(a)?b$", RuleSyntax::Pcre, true, 0);
+    BOOST_REQUIRE(re);
+    std::vector<Group> g;
+    BOOST_REQUIRE(re->match("b", g) == MatchOutcome::Match);
+    BOOST_TEST(!g[1].set);
+}
+
+BOOST_AUTO_TEST_CASE(compile_error_has_offset_and_reason) {
+    auto re = Regex::compile("^h(", RuleSyntax::Pcre, true, 0);
+    BOOST_REQUIRE(!re);
+    BOOST_TEST(re.error().reason.find("offset 3") != std::string::npos);
+    BOOST_TEST(re.error().reason.find("missing closing parenthesis") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(catastrophic_pattern_stops_at_the_limit) {
+    auto re = Regex::compile("(a+)+$", RuleSyntax::Pcre, true, 0, true, RegexLimits{100000, 1000});
+    BOOST_REQUIRE(re);
+    const std::string subject = std::string(40, 'a') + "!";
+    auto t0 = std::chrono::steady_clock::now();
+    BOOST_TEST(re->match(subject) == MatchOutcome::LimitExceeded);
+    std::vector<Group> g;
+    BOOST_TEST(re->match(subject, g) == MatchOutcome::LimitExceeded);
+    auto t1 = std::chrono::steady_clock::now();
+    BOOST_TEST(std::chrono::duration<double>(t1 - t0).count() < 5.0);
+    BOOST_TEST(std::string(to_string(MatchOutcome::LimitExceeded)) == "match limit exceeded");
+    // Without JIT the interpreter honours the same limits.
+    auto interp =
+        Regex::compile("(a+)+$", RuleSyntax::Pcre, true, 0, false, RegexLimits{100000, 1000});
+    BOOST_REQUIRE(interp);
+    BOOST_TEST(interp->match(subject) == MatchOutcome::LimitExceeded);
+}
+
+BOOST_AUTO_TEST_CASE(posix_extended_and_basic) {
+    auto ere = Regex::compile("^(a+)\\.ex$", RuleSyntax::PosixRegexp, true, REG_EXTENDED);
+    BOOST_REQUIRE(ere);
+    BOOST_TEST(ere->capture_count() == 1u);
+    std::vector<Group> g;
+    BOOST_REQUIRE(ere->match("AAa.ex", g) == MatchOutcome::Match);
+    BOOST_TEST(g[1].end == 3u);
+    // Basic RE: parentheses are literal, so there is no group.
+    auto bre = Regex::compile("^b(c|d)$", RuleSyntax::PosixRegexp, true, 0);
+    BOOST_REQUIRE(bre);
+    BOOST_TEST(bre->capture_count() == 0u);
+    BOOST_TEST(bre->match("b(c|d)") == MatchOutcome::Match);
+    BOOST_TEST(bre->match("bc") == MatchOutcome::NoMatch);
+    // Subjects are not NUL-terminated views.
+    std::string_view part("ab.exZZZ", 5);
+    auto ab = Regex::compile("^ab\\.ex$", RuleSyntax::PosixRegexp, true, REG_EXTENDED);
+    BOOST_TEST(ab->match(part) == MatchOutcome::Match);
+    auto bad = Regex::compile("a(", RuleSyntax::PosixRegexp, true, REG_EXTENDED);
+    BOOST_TEST(!bad);
+}
+
+BOOST_AUTO_TEST_CASE(one_regex_many_threads) {
+    auto re = Regex::compile(R"(^c-(\d+)-(\d+)\.hsd1\.[a-z]{2}\.comcast\.net$)", RuleSyntax::Pcre,
+                             true, PCRE2_DOTALL);
+    BOOST_REQUIRE(re);
+    std::atomic<int> bad{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 4; ++t)
+        ts.emplace_back([&, t] {
+            std::vector<Group> g;
+            for (int i = 0; i < 2000; ++i) {
+                std::string n =
+                    "c-" + std::to_string(i) + "-" + std::to_string(t) + ".hsd1.ca.comcast.net";
+                if (re->match(n, g) != MatchOutcome::Match || g[2].end - g[2].begin != 1) ++bad;
+                if (re->match(n + "x") != MatchOutcome::NoMatch) ++bad;
+            }
+        });
+    for (auto& t : ts)
+        t.join();
+    BOOST_TEST(bad.load() == 0);
+}
