@@ -1,12 +1,19 @@
 -- common.lua — helpers for the ip25b-milter miltertest scripts.
 -- The shell wrapper passes -D socket=inet:PORT@127.0.0.1 and -D dir=<this directory>.
 
+-- miltertest does not print the message of a Lua error, so say it first.
 function check(cond, what)
-    if not cond then error("FAILED: " .. what) end
+    if not cond then
+        mt.echo("FAILED: " .. what)
+        error("FAILED: " .. what)
+    end
 end
 
 function ok(err, what)
-    if err ~= nil then error("FAILED: " .. what .. ": " .. tostring(err)) end
+    if err ~= nil then
+        mt.echo("FAILED: " .. what .. ": " .. tostring(err))
+        error("FAILED: " .. what .. ": " .. tostring(err))
+    end
 end
 
 -- Connects (retrying briefly: the milter may still be starting) and negotiates

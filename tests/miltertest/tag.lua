@@ -3,10 +3,7 @@
 dofile(dir .. "/common.lua")
 local conn = session("127.0.0.2", "[127.0.0.2]", "<bot@example.net>", nil, "QTAG")
 check(rcpt(conn, "<user@example.org>") == SMFIR_CONTINUE, "RCPT continues in tag mode")
-ok(mt.data(conn), "data")
-ok(mt.header(conn, "Subject", "hello"), "header")
-ok(mt.eoh(conn), "eoh")
-ok(mt.bodystring(conn, "hello\r\n"), "body")
+-- DATA, headers and body were negotiated away (miltertest exits on them).
 ok(mt.eom(conn), "eom")
 check(mt.getreply(conn) == SMFIR_CONTINUE, "end of message continues")
 check(mt.eom_check(conn, MT_HDRADD, "X-IP25B"), "X-IP25B added")

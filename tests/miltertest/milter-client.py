@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""milter-client.py — speak the MTA side of the milter protocol (v6) to see reply texts.
+
+miltertest reports only the reply code of a step (SMFIR_REPLYCODE), not the
+text a milter set with smfi_setreply, so this small client plays an MTA for
+one session and prints each step's reply: "rcpt y 550 5.7.1 <text>".
+
+usage: milter-client.py HOST PORT CLIENT_IP SENDER RCPT [RCPT...]
+Loopback only: HOST must be 127.0.0.1 or ::1. Every read is bounded (10 s).
+"""
+import ipaddress
+import socket
+import struct
+import sys
+
+SMFI_VERSION = 6
+ACTIONS = 0x1FF          # everything libmilter 8.17 knows
+PROTOCOL = 0x1FFFFF      # every step and "no reply" bit offered; the milter picks
+
+
+def send(sock, cmd, data=b""):
+    sock.sendall(struct.pack("!I", len(data) + 1) + cmd + data)
+
+
+def recv(sock):
+    def exact(n):
+        buf = b""
+        while len(buf) < n:
+            chunk = sock.recv(n - len(buf))
+            if not chunk:
+                raise SystemExit("milter closed the connection")
+            buf += chunk
+        return buf
+    (length,) = struct.unpack("!I", exact(4))
+    if not 1 <= length <= 65536:
+        raise SystemExit(f"bad packet length {length}")
+    body = exact(length)
+    return body[:1], body[1:]
+
+
+def reply_text(cmd, data):
+    if cmd == b"y":
+        return "y " + data.rstrip(b"\0").decode("ascii", "replace")
+    return cmd.decode()
+
+
+def main():
+    host, port, client, sender, *rcpts = sys.argv[1:]
+    if host not in ("127.0.0.1", "::1"):
+        raise SystemExit("loopback only")
+    addr = ipaddress.ip_address(client)
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    send(sock, b"O", struct.pack("!III", SMFI_VERSION, ACTIONS, PROTOCOL))
+    cmd, data = recv(sock)
+    if cmd != b"O":
+        raise SystemExit(f"negotiation answered {cmd!r}")
+    _, _, proto = struct.unpack("!III", data[:12])
+    print(f"negotiate protocol=0x{proto:x}")
+    family = b"4" if addr.version == 4 else b"6"
+    send(sock, b"D", b"C" + b"{daemon_name}\0smtpd\0{daemon_port}\0" + b"25\0")
+    send(sock, b"C", f"[{client}]".encode() + b"\0" + family + struct.pack("!H", 40000)
+         + str(addr).encode() + b"\0")
+    print("connect", reply_text(*recv(sock)))
+    if not proto & 0x2:  # SMFIP_NOHELO
+        send(sock, b"H", b"client.example\0")
+        print("helo", reply_text(*recv(sock)))
+    send(sock, b"D", b"M" + b"i\0QCLIENT\0")
+    send(sock, b"M", f"<{sender}>".encode() + b"\0")
+    print("mail", reply_text(*recv(sock)))
+    for r in rcpts:
+        send(sock, b"R", f"<{r}>".encode() + b"\0")
+        print("rcpt", reply_text(*recv(sock)))
+    send(sock, b"Q")
+    sock.close()
+
+
+if __name__ == "__main__":
+    main()
