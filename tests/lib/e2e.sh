@@ -163,6 +163,8 @@ e2e_milter_conf() {
 [rules]
 files = ["$E2E_SOURCE_DIR/rules/allowlist", "$E2E_SOURCE_DIR/rules/isp"$rules_extra]
 self_ranges = ["127.0.0.12/32", "2001:db8::12/128"]
+# said explicitly: the classifier's built-in default and ip25b.conf differ
+require_fcrdns = true
 
 [dns]
 servers = ["$dns"]

@@ -54,7 +54,8 @@ mydomain = ip25b.test
 myorigin = \$mydomain
 mydestination =
 inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
+# all: XCLIENT refuses IPv6 client addresses when Postfix has IPv6 off
+inet_protocols = all
 # loopback-only instance; XCLIENT may present any address (IPv6 tests)
 mynetworks = 0.0.0.0/0 [::]/0
 smtpd_banner = \$myhostname ESMTP ip25b-test
