@@ -92,6 +92,22 @@ milter_start() {
         return 1
     fi
 }
+# milter_reload: SIGUSR1, then wait (bounded) until the milter reports the
+# outcome; returns 0 when the new set is in force, 1 when it kept the old.
+milter_reload() {
+    local before i
+    before=$(grep -cE 'reloaded|reload failed' "$MILTER_OUT")
+    kill -USR1 "$MILTER_PID" || return 1
+    for ((i = 0; i < 100; i++)); do
+        if [ "$(grep -cE 'reloaded|reload failed' "$MILTER_OUT")" -gt "$before" ]; then
+            grep -E 'reloaded|reload failed' "$MILTER_OUT" | tail -n1 | grep -q reloaded
+            return
+        fi
+        sleep 0.1
+    done
+    echo "milter_reload: no outcome logged after 10 s" >&2
+    return 1
+}
 milter_stop() {
     [ -n "${MILTER_PID:-}" ] || return 0
     stop_pid "$MILTER_PID" 15
