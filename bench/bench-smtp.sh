@@ -166,13 +166,19 @@ measure() { # measure: print sessions/s of one smtp-source run
     python3 -c "print(f'{$sessions / ($t1 - $t0):.0f}')"
 }
 
+cpu_ticks() { # user+system clock ticks of a process
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
 configs="a b"
 [ "$have_milter" = 1 ] && configs="a b c"
 declare -A runs
+milter_ticks=0
 for ((r = 1; r <= rounds; r++)); do
     for c in $configs; do
         configure "$c"
+        [ "$c" = c ] && t0=$(cpu_ticks "$milter_pid")
         runs[$c]+="$(measure) "
+        [ "$c" = c ] && milter_ticks=$((milter_ticks + $(cpu_ticks "$milter_pid") - t0))
     done
 done
 # Every session must have been accepted: a reject would make (b) or (c) fast
@@ -198,6 +204,7 @@ printf '  (b) Postfix check_client_access fqrdns.pcre: %6s sessions/s  (runs: %s
 if [ "$have_milter" = 1 ]; then
     printf '  (c) Postfix + ip25b-milter (fqrdns.pcre):    %6s sessions/s  (runs: %s)\n' "${med[c]}" "${runs[c]}"
     python3 -c "r = ${med[c]} / ${med[b]}; print(f'  (c)/(b) = {r * 100:.1f}%  (target >= 95%)')"
+    python3 -c "print(f'  milter CPU per session in (c): {$milter_ticks / $(getconf CLK_TCK) / ($sessions * $rounds) * 1e6:.0f} us')"
 fi
 echo "  sessions whose client Postfix named $client_name: $named; rejected or milter-failed: $rejects"
 
@@ -206,8 +213,8 @@ if [ "$have_milter" = 1 ]; then
     milter_pid=
     # All shipped rules: the rules/ tree (allowlist, ISPs) plus fqrdns.pcre.
     rule_args=()
-    for r in "$src"/rules/*; do
-        [ -e "$r" ] && rule_args+=("$r")
+    for r in "$src"/rules/*/; do
+        [ -d "$r" ] && rule_args+=("${r%/}")
     done
     rule_args+=("pcre:$fqrdns")
     start_milter "$work/milter.conf" "${rule_args[@]}"
