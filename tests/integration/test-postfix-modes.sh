@@ -85,6 +85,14 @@ expect_decision "decision log: DNS failure tempfailed" \
     'r["client_ip"] == "127.0.0.10" and r["ptr_status"] == "tempfail" and r["action"] == "tempfail"'
 expect_not "DNS down: never a permanent reject" "$t/dns-tempfail.txt" '^<\*\* +5[0-9][0-9]'
 
+# --- stage = connect: Postfix answers its own 554 and drops the milter's text.
+restart_milter stage=connect
+smtp_session "$t/connect.txt" "$smtp_port" 127.0.0.10
+expect "stage connect: Postfix answers 554 at connect" "$t/connect.txt" \
+    '^<\*\* +554 .*not accepting connections'
+expect_decision "decision log: reject at connect" \
+    'r["client_ip"] == "127.0.0.10" and r["action"] == "reject" and r["stage"] == "connect"'
+
 # --- SIGUSR1: a broken rule file keeps the old rules running.
 rules=$E2E_WORK/reloadnet.toml
 write_rules() { # write_rules PATTERN

@@ -12,6 +12,7 @@ conf=$E2E_WORK/milter.conf
 e2e_milter_conf "$conf" || exit 1
 milter_start "$conf" || exit 1
 smtp_port=$(free_port)
+POSTFIX_SUBMISSION_PORT=$(free_port)
 postfix_start "$E2E_WORK" "$smtp_port" "inet:127.0.0.1:$MILTER_PORT" \
     "milter_default_action = tempfail" "default_transport = capture" || exit 1
 e2e_on_exit postfix_stop
@@ -83,6 +84,14 @@ if json_decisions 'r["client_ip"] == "127.0.0.1" and r["action"] != "accept"' | 
 else
     ok "the XCLIENT proxy's own address was not judged"
 fi
+
+# The same dynamic client on the submission listener ({daemon_name} =
+# ORIGINATING) is never judged.
+smtp_session "$t/submission.txt" "$POSTFIX_SUBMISSION_PORT" 127.0.0.10
+expect "dynamic client on the submission listener: accepted" "$t/submission.txt" \
+    '^<- +250 2\.0\.0 Ok: queued as'
+expect_decision "decision log: submission listener exempt" \
+    'r["client_ip"] == "127.0.0.10" and r["class"] == "exempt" and "ORIGINATING" in r["reason"]'
 
 # A tag-less accept leaves the message alone.
 sleep 1

@@ -156,13 +156,14 @@ e2e_dns_start() {
 # pool = 127.0.0.12 and 2001:db8::12, loopback NOT exempt (the test clients
 # are loopback addresses), the tests' DNS server, decisions to $DECISIONS.
 # Options: dynamic=ACTION dns_failure=accept|tempfail dry_run=true|false
-# dns=HOST:PORT unknown_ptr=ACTION
+# dns=HOST:PORT unknown_ptr=ACTION stage=connect|helo|mail|rcpt
+# rules_extra=', "FILE"' (appended to the rule list)
 DECISIONS=$E2E_WORK/decisions.jsonl
 e2e_milter_conf() {
     local file=$1
     shift
     local dynamic=reject dns_failure=accept dry_run=false dns="127.0.0.1:${DNS_PORT:-53}"
-    local unknown_ptr=accept rules_extra="" kv
+    local unknown_ptr=accept rules_extra="" stage=rcpt kv
     for kv in "$@"; do
         case $kv in
         dynamic=*) dynamic=${kv#*=} ;;
@@ -171,6 +172,7 @@ e2e_milter_conf() {
         dns=*) dns=${kv#*=} ;;
         unknown_ptr=*) unknown_ptr=${kv#*=} ;;
         rules_extra=*) rules_extra=${kv#*=} ;;
+        stage=*) stage=${kv#*=} ;;
         *) echo "e2e_milter_conf: unknown option $kv" >&2; return 1 ;;
         esac
     done
@@ -189,6 +191,7 @@ tries = 1
 deadline_ms = 2000
 
 [policy]
+stage = "$stage"
 local_ranges = []
 dns_failure = "$dns_failure"
 dry_run = $dry_run

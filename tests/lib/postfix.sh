@@ -14,7 +14,9 @@
 #   postfix_log  -> path of the instance's maillog
 #
 # Sets POSTFIX_DIR (config dir), POSTFIX_MASTER_PID, POSTFIX_MAILDIR,
-# POSTFIX_LOG.
+# POSTFIX_LOG. With POSTFIX_SUBMISSION_PORT set, a second smtpd listens there
+# as a submission service (milter_macro_daemon_name = ORIGINATING, as
+# Debian's master.cf does for port 587).
 
 _postfix_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=net.sh
@@ -127,6 +129,10 @@ scache    unix  - - n -  1 scache
 postlog   unix-dgram n - n - 1 postlogd
 capture   unix  - n n -  - pipe flags=q user=nobody argv=/bin/sh -c { exec cat > $POSTFIX_MAILDIR/msg.\$\$\$\$ }
 EOF
+    if [ -n "${POSTFIX_SUBMISSION_PORT:-}" ]; then
+        printf '127.0.0.1:%s inet n - n - - smtpd\n  -o milter_macro_daemon_name=ORIGINATING\n' \
+            "$POSTFIX_SUBMISSION_PORT" >>"$POSTFIX_DIR/master.cf"
+    fi
 
     if ! /usr/sbin/postfix -c "$POSTFIX_DIR" check >>"$base/start.log" 2>&1 ||
         ! /usr/sbin/postfix -c "$POSTFIX_DIR" start >>"$base/start.log" 2>&1; then
@@ -141,7 +147,8 @@ EOF
         [ -n "$POSTFIX_MASTER_PID" ] && break
         sleep 0.1
     done
-    if [ -z "$POSTFIX_MASTER_PID" ] || ! wait_port 127.0.0.1 "$port" 20; then
+    if [ -z "$POSTFIX_MASTER_PID" ] || ! wait_port 127.0.0.1 "$port" 20 ||
+        { [ -n "${POSTFIX_SUBMISSION_PORT:-}" ] && ! wait_port 127.0.0.1 "$POSTFIX_SUBMISSION_PORT" 20; }; then
         echo "postfix_start: no master pid or port $port not listening" >&2
         cat "$base/start.log" "$POSTFIX_LOG" >&2
         postfix_stop
