@@ -11,6 +11,7 @@ conf=$E2E_WORK/milter.conf
 e2e_milter_conf "$conf" || exit 1
 milter_start "$conf" || exit 1
 smtp_port=$(free_port)
+SENDMAIL_MSA_PORT=$(free_port)
 sendmail_start "$E2E_WORK" "$smtp_port" "inet:$MILTER_PORT@127.0.0.1" T || exit 1
 e2e_on_exit sendmail_stop
 t=$E2E_WORK/t
@@ -39,6 +40,12 @@ smtp_session "$t/static.txt" "$smtp_port" 127.0.0.14
 expect "static client: accepted" "$t/static.txt" '^<- +250 2\.0\.0 .*Message accepted'
 smtp_session "$t/noptr.txt" "$smtp_port" 127.0.0.15
 expect "client without PTR: accepted" "$t/noptr.txt" '^<- +250 2\.0\.0 .*Message accepted'
+
+# The same dynamic client on the MSA daemon ({daemon_name} = MSA) passes.
+smtp_session "$t/msa.txt" "$SENDMAIL_MSA_PORT" 127.0.0.10
+expect "dynamic client on the MSA daemon: accepted" "$t/msa.txt" '^<- +250 2\.0\.0 .*Message accepted'
+expect_decision "decision log: MSA daemon exempt" \
+    'r["client_ip"] == "127.0.0.10" and r["class"] == "exempt" and "MSA" in r["reason"]'
 
 # Tag mode: the header reaches the delivered message.
 e2e_milter_conf "$conf" dynamic=tag || exit 1

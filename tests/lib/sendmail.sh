@@ -14,7 +14,8 @@
 #       Messages are appended to WORKDIR/sendmail/mail/all.
 #   sendmail_stop
 #
-# Sets SENDMAIL_PID, SENDMAIL_MAILBOX.
+# Sets SENDMAIL_PID, SENDMAIL_MAILBOX. With SENDMAIL_MSA_PORT set, a second
+# daemon named MSA listens there ({daemon_name} = MSA, a submission service).
 #
 # Facts this relies on (checked on Debian 12, Sendmail 8.17.1.9):
 # - with an unqualified host name Sendmail sleeps 60 s before it listens,
@@ -87,6 +88,10 @@ sendmail_start() {
     if [ -n "$milter" ]; then
         filter="INPUT_MAIL_FILTER(\`ip25b', \`S=$milter, F=$mflags, T=C:10s;S:10s;R:20s;E:1m')"
     fi
+    local msa=""
+    if [ -n "${SENDMAIL_MSA_PORT:-}" ]; then
+        msa="DAEMON_OPTIONS(\`Port=$SENDMAIL_MSA_PORT, Addr=127.0.0.1, Name=MSA')dnl"
+    fi
     local cfdir="$SENDMAIL_ROOT/usr/share/sendmail/cf"
     cat >"$base/sendmail.mc" <<EOF
 divert(-1)
@@ -120,6 +125,7 @@ FEATURE(\`accept_unresolvable_domains')dnl
 FEATURE(\`promiscuous_relay')dnl
 FEATURE(\`nocanonify')dnl
 DAEMON_OPTIONS(\`Port=$port, Addr=127.0.0.1, Name=MTA')dnl
+$msa
 $filter
 MAILER(\`local')dnl
 MAILER(\`smtp')dnl
@@ -138,7 +144,8 @@ EOF
         "$sm" -C "$base/sendmail.cf" -bD -L sm-ip25b-test -O LogLevel=9 \
         >"$base/sendmail.out" 2>&1 &
     SENDMAIL_PID=$!
-    if ! wait_port 127.0.0.1 "$port" 30; then
+    if ! wait_port 127.0.0.1 "$port" 30 ||
+        { [ -n "${SENDMAIL_MSA_PORT:-}" ] && ! wait_port 127.0.0.1 "$SENDMAIL_MSA_PORT" 10; }; then
         echo "sendmail_start: Sendmail does not listen on $port:" >&2
         cat "$base/sendmail.out" >&2
         sendmail_stop
