@@ -52,6 +52,7 @@ work=$(mktemp -d /tmp/ip25b-bench-smtp.XXXXXX)
 chmod 755 "$work"
 milter_pid=
 cleanup() {
+    set +e # every step must run, whatever the previous one returned
     stop_pid "$milter_pid" 10
     postfix_stop
     dns_server_stop
