@@ -35,6 +35,15 @@ SENDMAIL_CACHE=${SENDMAIL_CACHE:-/var/tmp/ip25b-sendmail}
 
 sendmail_prepare() {
     SENDMAIL_ROOT=$SENDMAIL_CACHE/root
+    mkdir -p "$SENDMAIL_CACHE" || return 1
+    # Tests may run in parallel (ctest -j): one downloads, the others wait.
+    (
+        flock -w 300 9 || { echo "sendmail_prepare: $SENDMAIL_CACHE is locked" >&2; exit 1; }
+        _sendmail_unpack
+    ) 9>"$SENDMAIL_CACHE/.lock"
+}
+
+_sendmail_unpack() {
     if [ -x "$SENDMAIL_ROOT/usr/libexec/sendmail/sendmail" ] &&
         [ -f "$SENDMAIL_ROOT/usr/share/sendmail/cf/m4/cf.m4" ]; then
         return 0
