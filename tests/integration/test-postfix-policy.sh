@@ -79,7 +79,7 @@ expect "IPv6 self-dynamic client (XCLIENT ADDR): 550 5.7.1" "$t/v6-self.txt" \
 # The XCLIENT proxy's own session (127.0.0.1) is never judged as the client.
 expect_decision "decision log: the IPv6 client was judged" \
     'r["client_ip"] == "2001:db8::10" and r["action"] == "reject"'
-if json_decisions 'r["client_ip"] == "127.0.0.1" and r["action"] != "accept"' | grep -q .; then
+if json_decisions 'r["client_ip"] == "127.0.0.1"' | grep -q .; then
     not_ok "the XCLIENT proxy's own address was judged"
 else
     ok "the XCLIENT proxy's own address was not judged"
