@@ -431,4 +431,18 @@ Expected<Config> load_config(const std::string& path) {
     return parse_config(buf.str(), path, dir);
 }
 
+ResolverOptions resolver_options(const DnsConfig& d) {
+    ResolverOptions r;
+    r.servers = d.servers;
+    r.timeout_ms = static_cast<unsigned>(d.timeout.count());
+    r.tries = d.tries;
+    r.deadline_ms = static_cast<unsigned>(d.deadline.count());
+    r.cache_max_entries = d.cache_size;
+    r.cache_min_ttl = static_cast<uint32_t>(d.cache_min_ttl.count());
+    r.cache_max_ttl = static_cast<uint32_t>(d.cache_max_ttl.count());
+    r.negative_ttl = static_cast<uint32_t>(d.negative_ttl.count());
+    r.tempfail_ttl = static_cast<uint32_t>(d.tempfail_ttl.count());
+    return r;
+}
+
 } // namespace ip25b

@@ -13,5 +13,6 @@ namespace ip25b::cli {
 void add_match_command(CLI::App& app, int& exit_code);
 void add_check_command(CLI::App& app, int& exit_code);
 void add_lint_command(CLI::App& app, int& exit_code);
+void add_report_command(CLI::App& app, int& exit_code);
 
 } // namespace ip25b::cli

@@ -14,6 +14,7 @@
 #include "ip25b/decision_log.hpp"
 #include "ip25b/error.hpp"
 #include "ip25b/policy.hpp"
+#include "ip25b/resolver.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -63,6 +64,9 @@ Expected<Config> parse_config(std::string_view text, const std::string& name,
                               const std::string& base_dir);
 // Reads and parses a file; relative paths resolve against its directory.
 Expected<Config> load_config(const std::string& path);
+
+// The resolver settings a [dns] section asks for.
+ResolverOptions resolver_options(const DnsConfig& dns);
 
 // For `--rules PATH` / `--dns HOST:PORT` given on the command line.
 bool valid_dns_server(std::string_view spec);

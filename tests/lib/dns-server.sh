@@ -181,8 +181,8 @@ dns_server_stop() {
             kill -0 "$DNS_SERVER_PID" 2>/dev/null || break
             sleep 0.1
         done
-        kill -KILL "$DNS_SERVER_PID" 2>/dev/null
-        wait "$DNS_SERVER_PID" 2>/dev/null
+        kill -KILL "$DNS_SERVER_PID" 2>/dev/null || true
+        wait "$DNS_SERVER_PID" 2>/dev/null || true
         DNS_SERVER_PID=
     fi
     if [ -n "${DNS_SERVER_DIR:-}" ] && [ -d "$DNS_SERVER_DIR" ]; then

@@ -32,7 +32,7 @@ BOOST_AUTO_TEST_CASE(empty_file_gives_documented_defaults) {
     BOOST_TEST(c.rules.self_ranges.empty());
     BOOST_TEST(c.rules.self_rules.empty());
     BOOST_TEST(!c.rules.ip_in_name_is_dynamic);
-    BOOST_TEST(c.rules.require_fcrdns);
+    BOOST_TEST(!c.rules.require_fcrdns);
     BOOST_TEST(c.dns.servers.empty());
     BOOST_TEST(c.dns.timeout.count() == 1000);
     BOOST_TEST(c.dns.tries == 2u);
@@ -70,7 +70,7 @@ files = ["isp", "pcre:tables/fqrdns.pcre", "/abs/allow.toml", "regexp:/abs/s25r"
 self_ranges = ["192.0.2.0/24", "2001:db8::/32"]
 self_rules = ["own.toml"]
 ip_in_name_is_dynamic = true
-require_fcrdns = false
+require_fcrdns = true
 
 [dns]
 servers = ["127.0.0.1:5353", "[::1]:53", "192.0.2.53"]
@@ -139,7 +139,7 @@ pidfile = "/run/ip25b/ip25b.pid"
     BOOST_TEST(c.rules.self_ranges[1].to_string() == "2001:db8::/32");
     BOOST_TEST(c.rules.self_rules.at(0) == "/etc/ip25b/own.toml");
     BOOST_TEST(c.rules.ip_in_name_is_dynamic);
-    BOOST_TEST(!c.rules.require_fcrdns);
+    BOOST_TEST(c.rules.require_fcrdns);
     BOOST_TEST(c.dns.servers.size() == 3u);
     BOOST_TEST(c.dns.timeout.count() == 500);
     BOOST_TEST(c.dns.tries == 3u);

@@ -1,0 +1,181 @@
+// report.cpp — totals and false-positive candidates from decision records.
+//
+// What makes a refused client look like a real MTA rather than a bot:
+//   - its HELO name equals its forward-confirmed PTR (bots rarely bother);
+//   - its PTR or HELO has a mail-server token (mail, mx, smtp, relay, out...);
+//   - it was refused on several different days (real MTAs retry for days,
+//     bots move on);
+//   - the same address also authenticated in another session (a customer of
+//     ours whose client was misconfigured to send on port 25 without AUTH).
+#include "ip25b/report.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <set>
+
+namespace ip25b {
+
+namespace {
+
+struct ClientSeen {
+    SuspectClient s;
+    std::set<std::string> days;
+    std::set<std::string> senders;
+    bool helo_equals_ptr = false;
+    bool mta_token = false;
+    bool authenticated_elsewhere = false;
+};
+
+std::string str(const nlohmann::json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool has_mta_token(const std::string& name) {
+    // A label that starts with a mail-server word followed by nothing, a digit
+    // or a dash: "mail", "mx1", "smtp-out", "relay2", "mta7-a". Not "mailbox".
+    static constexpr std::string_view tokens[] = {"mail", "mx", "smtp", "relay", "mta", "out"};
+    size_t start = 0;
+    while (start < name.size()) {
+        size_t end = std::min(name.find('.', start), name.size());
+        std::string_view label(name.data() + start, end - start);
+        for (auto t : tokens)
+            if (label.starts_with(t) && (label.size() == t.size() || label[t.size()] == '-' ||
+                                         (label[t.size()] >= '0' && label[t.size()] <= '9')))
+                return true;
+        start = end + 1;
+    }
+    return false;
+}
+
+bool refused(const std::string& action) {
+    return action == "reject" || action == "tempfail";
+}
+
+} // namespace
+
+Report build_report(const std::vector<std::istream*>& inputs) {
+    Report r;
+    std::map<std::string, ClientSeen> clients;
+    std::set<std::string> authenticated;
+    std::string line;
+    for (std::istream* in : inputs)
+        while (std::getline(*in, line)) {
+            if (line.empty()) continue;
+            auto j = nlohmann::json::parse(line, nullptr, false);
+            if (j.is_discarded() || !j.is_object() || !j.contains("action")) {
+                ++r.bad_lines;
+                continue;
+            }
+            ++r.records;
+            const std::string action = str(j, "action"), cls = str(j, "class");
+            const std::string ip = str(j, "client_ip"), ptr = str(j, "ptr");
+            ++r.by_action[action];
+            ++r.by_class[cls];
+            if (!str(j, "auth").empty() && !ip.empty()) authenticated.insert(ip);
+            if (!refused(action)) continue;
+            const std::string isp = str(j, "isp");
+            std::string rule = str(j, "rule_file");
+            if (auto ln = j.find("rule_line");
+                ln != j.end() && ln->is_number_unsigned() && *ln != 0)
+                rule += ":" + std::to_string(ln->get<unsigned>());
+            if (!str(j, "rule").empty()) rule += (rule.empty() ? "" : " ") + str(j, "rule");
+            ++r.refused_by_isp[isp.empty() ? "(none)" : isp];
+            ++r.refused_by_rule[rule.empty() ? "(" + cls + ")" : rule];
+            const std::string day = str(j, "time").substr(0, 10);
+            ++r.refused_by_day[day];
+
+            auto& c = clients[ip];
+            c.s.client_ip = ip;
+            c.s.ptr = ptr;
+            c.s.isp = isp;
+            c.s.rule = rule;
+            ++c.s.refusals;
+            c.days.insert(day);
+            if (auto s = str(j, "sender"); !s.empty() && c.senders.size() < 3) c.senders.insert(s);
+            const std::string helo = str(j, "helo");
+            auto lower = [](std::string s) {
+                for (char& ch : s)
+                    if (ch >= 'A' && ch <= 'Z') ch = char(ch - 'A' + 'a');
+                return s;
+            };
+            if (!helo.empty() && j.value("fcrdns", false) && lower(helo) == lower(ptr))
+                c.helo_equals_ptr = true;
+            if (has_mta_token(lower(ptr)) || has_mta_token(lower(helo))) c.mta_token = true;
+        }
+    for (auto& [ip, c] : clients) {
+        if (authenticated.count(ip))
+            c.s.reasons.push_back("the same address authenticated in another session");
+        if (c.helo_equals_ptr) c.s.reasons.push_back("HELO equals its forward-confirmed PTR");
+        if (c.mta_token) c.s.reasons.push_back("PTR or HELO names a mail server");
+        if (c.days.size() >= 2)
+            c.s.reasons.push_back(
+                fmt::format("refused on {} different days (retries like an MTA)", c.days.size()));
+        if (c.s.reasons.empty()) continue;
+        c.s.senders.assign(c.senders.begin(), c.senders.end());
+        r.suspects.push_back(std::move(c.s));
+    }
+    std::sort(r.suspects.begin(), r.suspects.end(), [](const auto& a, const auto& b) {
+        if (a.reasons.size() != b.reasons.size()) return a.reasons.size() > b.reasons.size();
+        if (a.refusals != b.refusals) return a.refusals > b.refusals;
+        return a.client_ip < b.client_ip;
+    });
+    return r;
+}
+
+static std::string top_lines(const std::map<std::string, uint64_t>& m, size_t top) {
+    std::vector<std::pair<std::string, uint64_t>> v(m.begin(), m.end());
+    std::stable_sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.second > b.second; });
+    std::string out;
+    for (size_t i = 0; i < v.size() && i < top; ++i)
+        out += fmt::format("  {:>8}  {}\n", v[i].second, v[i].first);
+    return out;
+}
+
+std::string report_text(const Report& r, size_t top) {
+    std::string out = fmt::format("{} decisions ({} unreadable lines)\n", r.records, r.bad_lines);
+    out += "by action:\n" + top_lines(r.by_action, top);
+    out += "by class:\n" + top_lines(r.by_class, top);
+    out += "refused, by ISP:\n" + top_lines(r.refused_by_isp, top);
+    out += "refused, by rule:\n" + top_lines(r.refused_by_rule, top);
+    std::string days;
+    for (const auto& [d, n] : r.refused_by_day)
+        days += fmt::format("  {:>8}  {}\n", n, d);
+    out += "refused, by day:\n" + days;
+    out += fmt::format("false-positive candidates ({}):\n", r.suspects.size());
+    for (size_t i = 0; i < r.suspects.size() && i < top; ++i) {
+        const auto& s = r.suspects[i];
+        out += fmt::format("  {} ({}) refused {}x by {} [{}]\n", s.client_ip,
+                           s.ptr.empty() ? "-" : s.ptr, s.refusals, s.rule,
+                           s.isp.empty() ? "-" : s.isp);
+        for (const auto& why : s.reasons)
+            out += "      - " + why + "\n";
+        if (!s.senders.empty())
+            out += fmt::format("      senders: {}\n", fmt::join(s.senders, ", "));
+    }
+    return out;
+}
+
+std::string report_json(const Report& r) {
+    nlohmann::json j = {{"records", r.records},
+                        {"bad_lines", r.bad_lines},
+                        {"by_action", r.by_action},
+                        {"by_class", r.by_class},
+                        {"refused_by_isp", r.refused_by_isp},
+                        {"refused_by_rule", r.refused_by_rule},
+                        {"refused_by_day", r.refused_by_day}};
+    j["false_positive_candidates"] = nlohmann::json::array();
+    for (const auto& s : r.suspects)
+        j["false_positive_candidates"].push_back({{"client_ip", s.client_ip},
+                                                  {"ptr", s.ptr},
+                                                  {"isp", s.isp},
+                                                  {"rule", s.rule},
+                                                  {"refusals", s.refusals},
+                                                  {"reasons", s.reasons},
+                                                  {"senders", s.senders}});
+    return j.dump(2) + "\n";
+}
+
+} // namespace ip25b

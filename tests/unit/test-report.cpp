@@ -1,0 +1,91 @@
+#define BOOST_TEST_MODULE report
+#include <boost/test/unit_test.hpp>
+
+#include "ip25b/decision_log.hpp"
+#include "ip25b/report.hpp"
+
+#include <sstream>
+
+using namespace ip25b;
+
+namespace {
+
+// Records made by the decision log itself, so the report reads what the milter writes.
+DecisionRecord rec(const char* ip, const char* ptr, const char* action, const char* day,
+                   const char* helo = "", const char* auth = "") {
+    DecisionRecord r;
+    std::tm tm{};
+    strptime(day, "%Y-%m-%d", &tm);
+    r.time = std::chrono::system_clock::from_time_t(timegm(&tm)) + std::chrono::hours(12);
+    r.client_ip = ip;
+    r.ptr = ptr;
+    r.ptr_status = "confirmed";
+    r.cls = std::string(action) == "accept" ? "none" : "dynamic";
+    r.isp = std::string(action) == "accept" ? "" : "OCN";
+    r.rule = std::string(action) == "accept" ? "" : "ocn-pool";
+    r.rule_file = std::string(action) == "accept" ? "" : "rules/isp/jp-ocn.toml";
+    r.rule_line = std::string(action) == "accept" ? 0 : 23;
+    r.action = action;
+    r.stage = "rcpt";
+    r.helo = helo;
+    r.auth = auth;
+    r.sender = "someone@example.jp";
+    return r;
+}
+
+Report report_of(const std::vector<DecisionRecord>& records, const std::string& extra = "") {
+    std::stringstream s;
+    for (const auto& r : records)
+        s << DecisionLog::to_json(r) << "\n";
+    s << extra;
+    return build_report({&s});
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(totals_by_action_isp_rule_day) {
+    auto r = report_of({rec("198.51.100.1", "p1-ipbf1.tokyo.ocn.ne.jp", "reject", "2026-11-20"),
+                        rec("198.51.100.2", "p2-ipbf1.tokyo.ocn.ne.jp", "reject", "2026-11-21"),
+                        rec("203.0.113.5", "mx.example.jp", "accept", "2026-11-21")},
+                       "{\"action\": \"reject\", trunc\nnot json\n");
+    BOOST_TEST(r.records == 3u);
+    BOOST_TEST(r.bad_lines == 2u);
+    BOOST_TEST(r.by_action["reject"] == 2u);
+    BOOST_TEST(r.by_action["accept"] == 1u);
+    BOOST_TEST(r.refused_by_isp["OCN"] == 2u);
+    BOOST_TEST(r.refused_by_rule["rules/isp/jp-ocn.toml:23 ocn-pool"] == 2u);
+    BOOST_TEST(r.refused_by_day["2026-11-20"] == 1u);
+    BOOST_TEST(r.refused_by_day["2026-11-21"] == 1u);
+    BOOST_TEST(r.suspects.empty()); // bots: one try each, no MTA signs
+}
+
+BOOST_AUTO_TEST_CASE(mta_like_refused_clients_are_candidates) {
+    auto r = report_of({
+        // HELO equals its confirmed PTR and the name says "mail": a real MTA.
+        rec("198.51.100.9", "mail2.tokyo.ocn.ne.jp", "reject", "2026-11-20",
+            "mail2.tokyo.ocn.ne.jp"),
+        // Retries over days like an MTA.
+        rec("198.51.100.10", "p10-ipbf1.tokyo.ocn.ne.jp", "reject", "2026-11-20"),
+        rec("198.51.100.10", "p10-ipbf1.tokyo.ocn.ne.jp", "reject", "2026-11-22"),
+        // Refused once, but the same address authenticated later: our customer.
+        rec("198.51.100.11", "p11-ipbf1.tokyo.ocn.ne.jp", "reject", "2026-11-20"),
+        rec("198.51.100.11", "p11-ipbf1.tokyo.ocn.ne.jp", "accept", "2026-11-20", "", "alice"),
+        // A bot: one refusal, random HELO.
+        rec("198.51.100.12", "p12-ipbf1.tokyo.ocn.ne.jp", "reject", "2026-11-20", "xkqjz"),
+    });
+    BOOST_REQUIRE(r.suspects.size() == 3u);
+    BOOST_TEST(r.suspects[0].client_ip == "198.51.100.9"); // two reasons
+    BOOST_TEST(r.suspects[0].reasons.size() == 2u);
+    std::string all = report_text(r);
+    BOOST_TEST(all.find("198.51.100.10") != std::string::npos);
+    BOOST_TEST(all.find("2 different days") != std::string::npos);
+    BOOST_TEST(all.find("authenticated") != std::string::npos);
+    BOOST_TEST(all.find("198.51.100.12") == std::string::npos);
+    BOOST_TEST(report_json(r).find("\"false_positive_candidates\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(mailbox_is_not_a_mail_server_token) {
+    auto r = report_of(
+        {rec("198.51.100.20", "mailbox7x.dyn.example.jp", "reject", "2026-11-20", "outlet")});
+    BOOST_TEST(r.suspects.empty());
+}
