@@ -5,20 +5,23 @@
 // opened while still privileged, then privileges are dropped, then
 // libmilter runs.
 //
-// Signals:
+// Signals (the main thread waits for them; libmilter runs in another thread):
 //   SIGUSR1  reload: re-read the config file and every rule file, build a new
 //            working set completely and swap it in; sessions in flight finish
 //            with the set they started with; a broken file keeps the old set
 //            and is logged as file:line: reason. Also reopens the decision
 //            log file (log rotation).
-//   SIGTERM  stop: no new connections; sessions in flight finish (at most
-//            30 s), their decision records are written, then exit 0.
-//   SIGHUP   stop, as SIGTERM (libmilter's own signal thread treats SIGHUP as
-//            "stop"; it is NOT a reload, unlike many daemons).
-//   SIGINT   stop. Both libmilter's signal thread and ours wait for it; when
-//            libmilter's takes it, libmilter aborts sessions in flight
-//            instead of letting them finish; their decided records are still
-//            written before exit.
+//   SIGTERM, SIGHUP, SIGINT
+//            stop: sessions in flight are served to their end (at most 30 s);
+//            connections arriving meanwhile are not judged and get the
+//            policy.internal_error answer (accept or tempfail); then
+//            smfi_stop(), pending decision records are written, the pid file
+//            is removed, exit 0. SIGHUP is NOT a reload: libmilter's own
+//            signal thread treats SIGHUP as "stop" (and SIGINT as "abort"),
+//            and takes these signals when ours is busy (during a reload or a
+//            drain): then libmilter stops at once, sessions in flight are cut
+//            off, and only their decided records are written. So a second
+//            SIGTERM during the drain stops immediately.
 #include "milter_runtime.hpp"
 #include "milter_session.hpp"
 
@@ -91,7 +94,7 @@ sigset_t handled_signals() {
     return set;
 }
 
-std::atomic<bool> stopping{false};
+std::atomic<bool> milter_returned{false};
 
 void reload(const Overrides& o, bool stderr_copy) {
     auto old = current_runtime().get();
@@ -106,20 +109,32 @@ void reload(const Overrides& o, bool stderr_copy) {
                  next.value()->classifier->summary());
 }
 
-void signal_loop(Overrides o, bool stderr_copy) {
+// Runs on the main thread. Linux delivers a process-directed signal to the
+// thread group leader first when it is waiting for it, so SIGTERM, SIGHUP and
+// SIGINT reach this loop, not libmilter's own signal thread (which would stop
+// at once: in Debian's libmilter, built with a worker pool, sessions in
+// flight are no longer served after smfi_stop()). Only while this thread is
+// busy (a reload, a drain) does libmilter's thread take them.
+void signal_loop(const Overrides& o, bool stderr_copy) {
     sigset_t set = handled_signals();
     for (;;) {
         int sig = 0;
         if (sigwait(&set, &sig) != 0) continue;
-        if (stopping.load()) return; // main asked us to leave
+        if (milter_returned.load()) return; // smfi_main() is over
         if (sig == SIGUSR1) {
             reload(o, stderr_copy);
             continue;
         }
+        if (draining()) continue;
         spdlog::info("signal {}: stopping after sessions in flight", strsignal(sig));
-        stopping = true;
-        smfi_stop();
-        return;
+        start_draining();
+        size_t left = wait_for_sessions(session_drain_limit);
+        if (left)
+            spdlog::warn("{} sessions still open after {} s; stopping anyway", left,
+                         session_drain_limit.count());
+        // libmilter's own signal thread may have stopped it meanwhile; a
+        // second smfi_stop() after smfi_main() returned would use a destroyed mutex.
+        if (!milter_returned.load()) smfi_stop();
     }
 }
 
@@ -300,18 +315,24 @@ int main(int argc, char** argv) {
         }
     }
 
-    std::thread signals(signal_loop, o, o.foreground);
     spdlog::info("listening on {}; rule set 1: {}", socket, rt.value()->classifier->summary());
     report_ready(ready_fd, "ok");
 
-    int rc = smfi_main();
+    int rc = MI_SUCCESS;
+    pthread_t main_thread = pthread_self();
+    std::thread milter([&] {
+        rc = smfi_main();
+        milter_returned = true;
+        pthread_kill(main_thread, SIGTERM); // wake the signal loop
+    });
+    signal_loop(o, o.foreground);
+    milter.join();
 
-    // libmilter has stopped accepting; let the sessions in flight finish.
-    size_t left = wait_for_sessions(session_drain_limit);
+    // Records of sessions that were decided but never closed (libmilter's
+    // thread took the stop signal, or the drain limit passed).
     size_t flushed = flush_live_records();
-    spdlog::info("stopped ({} sessions still open, {} pending records written)", left, flushed);
-    if (!stopping.exchange(true)) pthread_kill(signals.native_handle(), SIGTERM);
-    signals.join();
+    spdlog::info("stopped ({} sessions still open, {} pending records written)", live_sessions(),
+                 flushed);
     if (!mc.pidfile.empty()) unlink(mc.pidfile.c_str());
     current_runtime().set(nullptr);
     return rc == MI_SUCCESS ? 0 : 1;

@@ -1,9 +1,8 @@
 // milter_session.cpp — the xxfi_* callbacks.
 //
 // Postfix XCLIENT: one SMTP connection shows up as two milter sessions, first
-// the proxy's own address, then (after SMFIC_QUIT_NC, which ends in
-// xxfi_close) the overridden client. The first must not be judged as the
-// client. With the default enforcement stage (rcpt; also mail) that holds by
+// the proxy's own address, then (after an xxfi_close) the overridden client. The first must not be
+// judged as the client. With the default enforcement stage (rcpt; also mail) that holds by
 // construction: the proxy's session ends before MAIL FROM, so it is never
 // decided, and only the real client's session reaches the stage. Records of
 // sessions that were only exempted (no MAIL, no reply) are not written, so a
@@ -44,6 +43,7 @@ struct Conn {
     Session session;
     std::mutex m; // callbacks of one connection are serial; this guards against the shutdown flush
     std::optional<IpAddress> client;
+    std::optional<Verdict> address_verdict; // decided by address alone (own ranges): no DNS
     std::shared_ptr<Lookup> lookup;
     std::chrono::steady_clock::time_point lookup_started;
     bool reached_mail = false;
@@ -54,6 +54,7 @@ std::mutex registry_m;
 std::condition_variable registry_cv;
 std::unordered_set<Conn*> registry;
 std::atomic<uint64_t> session_counter{0};
+std::atomic<bool> drain{false};
 
 std::string next_session_id() {
     static const auto prefix =
@@ -104,7 +105,7 @@ std::string strip_brackets(const char* arg) {
 }
 
 void start_lookup(Conn& c) {
-    if (c.lookup || !c.client) return;
+    if (c.lookup || !c.client || c.address_verdict) return;
     c.lookup = std::make_shared<Lookup>();
     c.lookup_started = std::chrono::steady_clock::now();
     // The callback may run on the resolver thread after this session is gone,
@@ -139,6 +140,12 @@ ClassifyFn classify_for(Conn& c) {
     return [&c]() {
         if (!c.client) throw std::runtime_error("no client address to classify");
         Classified out;
+        if (c.address_verdict) {
+            out.ptr.status = PtrStatus::NoPtr;
+            out.ptr.detail = "not looked up: decided by address";
+            out.verdict = *c.address_verdict;
+            return out;
+        }
         out.ptr = wait_lookup(c);
         out.looked_up = true;
         out.verdict = c.rt->classifier->classify(*c.client, out.ptr);
@@ -146,8 +153,11 @@ ClassifyFn classify_for(Conn& c) {
     };
 }
 
-sfsistat apply(SMFICTX* ctx, const StepResult& r) {
+// At connect libmilter does not allow smfi_setreply(); the MTA uses its own
+// text there anyway (Postfix: "554 ... not accepting connections").
+sfsistat apply(SMFICTX* ctx, const StepResult& r, bool at_connect = false) {
     if (r.reply == Reply::Continue) return SMFIS_CONTINUE;
+    if (at_connect) return r.reply == Reply::Reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
     std::string rcode = r.rcode, xcode = r.xcode, text = r.text;
     if (smfi_setreply(ctx, rcode.data(), xcode.empty() ? nullptr : xcode.data(), text.data()) !=
         MI_SUCCESS)
@@ -208,6 +218,9 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
     if (Conn* old = conn_of(ctx)) finish(ctx, old); // a connect without close before it
     auto rt = current_runtime().get();
     if (!rt) return SMFIS_ACCEPT;
+    if (drain.load())
+        return rt->policy->config().internal_error == Action::Tempfail ? SMFIS_TEMPFAIL
+                                                                       : SMFIS_ACCEPT;
     auto* c = new Conn(rt, next_session_id());
     {
         std::lock_guard lock(registry_m);
@@ -225,12 +238,13 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
     info.daemon_name = macro(ctx, "{daemon_name}").substr(0, 255);
     info.daemon_port = parse_port(macro(ctx, "{daemon_port}"));
     c->client = info.client;
+    if (info.client) c->address_verdict = rt->classifier->classify_address(*info.client);
     StepResult r = c->session.connect(info, classify_for(*c));
     if (r.start_lookup) start_lookup(*c);
     spdlog::debug("{}: connect {} port {} daemon {} generation {}", c->session.record().session,
                   info.client ? info.client->to_string() : "(none)", info.client_port,
                   info.daemon_name, rt->generation);
-    return apply(ctx, r);
+    return apply(ctx, r, true);
 }
 
 sfsistat on_helo(SMFICTX* ctx, char* name) {
@@ -313,6 +327,13 @@ smfiDesc& filter_description() {
         on_negotiate,
     };
     return desc;
+}
+
+void start_draining() {
+    drain = true;
+}
+bool draining() {
+    return drain.load();
 }
 
 size_t live_sessions() {

@@ -16,6 +16,12 @@ namespace ip25b::milter {
 
 smfiDesc& filter_description();
 
+// Stop accepting work: connections that arrive from now on are not judged;
+// they get the failure policy's answer (policy.internal_error: accept or
+// tempfail), as if the milter were down. Sessions in flight go on.
+void start_draining();
+bool draining();
+
 // Connections between xxfi_connect and xxfi_close.
 size_t live_sessions();
 // Waits (bounded) until no session is alive; returns how many were left.

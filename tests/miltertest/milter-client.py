@@ -5,7 +5,12 @@ miltertest reports only the reply code of a step (SMFIR_REPLYCODE), not the
 text a milter set with smfi_setreply, so this small client plays an MTA for
 one session and prints each step's reply: "rcpt y 550 5.7.1 <text>".
 
-usage: milter-client.py HOST PORT CLIENT_IP SENDER RCPT [RCPT...]
+usage: milter-client.py [--xclient-proxy PROXY_IP] HOST PORT CLIENT_IP SENDER RCPT [RCPT...]
+With --xclient-proxy the session starts as Postfix does for XCLIENT: a first
+milter session for the proxy's own address (connect, HELO, quit), then the
+real client's session on a new milter connection. (libmilter accepts
+QUIT_NC only after end-of-message, so a session that ends after HELO cannot
+be continued on the same milter connection.)
 Loopback only: HOST must be 127.0.0.1 or ::1. Every read is bounded (10 s).
 """
 import ipaddress
@@ -44,26 +49,43 @@ def reply_text(cmd, data):
     return cmd.decode()
 
 
-def main():
-    host, port, client, sender, *rcpts = sys.argv[1:]
-    if host not in ("127.0.0.1", "::1"):
-        raise SystemExit("loopback only")
-    addr = ipaddress.ip_address(client)
-    sock = socket.create_connection((host, int(port)), timeout=10)
-    send(sock, b"O", struct.pack("!III", SMFI_VERSION, ACTIONS, PROTOCOL))
-    cmd, data = recv(sock)
-    if cmd != b"O":
-        raise SystemExit(f"negotiation answered {cmd!r}")
-    _, _, proto = struct.unpack("!III", data[:12])
-    print(f"negotiate protocol=0x{proto:x}")
+def connect(sock, ip, proto, label):
+    addr = ipaddress.ip_address(ip)
     family = b"4" if addr.version == 4 else b"6"
     send(sock, b"D", b"C" + b"{daemon_name}\0smtpd\0{daemon_port}\0" + b"25\0")
-    send(sock, b"C", f"[{client}]".encode() + b"\0" + family + struct.pack("!H", 40000)
+    send(sock, b"C", f"[{ip}]".encode() + b"\0" + family + struct.pack("!H", 40000)
          + str(addr).encode() + b"\0")
-    print("connect", reply_text(*recv(sock)))
+    print(label + "connect", reply_text(*recv(sock)))
     if not proto & 0x2:  # SMFIP_NOHELO
         send(sock, b"H", b"client.example\0")
-        print("helo", reply_text(*recv(sock)))
+        print(label + "helo", reply_text(*recv(sock)))
+
+
+def main():
+    args = sys.argv[1:]
+    proxy = None
+    if args[:1] == ["--xclient-proxy"]:
+        proxy, args = args[1], args[2:]
+    host, port, client, sender, *rcpts = args
+    if host not in ("127.0.0.1", "::1"):
+        raise SystemExit("loopback only")
+    def negotiate():
+        sock = socket.create_connection((host, int(port)), timeout=10)
+        send(sock, b"O", struct.pack("!III", SMFI_VERSION, ACTIONS, PROTOCOL))
+        cmd, data = recv(sock)
+        if cmd != b"O":
+            raise SystemExit(f"negotiation answered {cmd!r}")
+        _, _, proto = struct.unpack("!III", data[:12])
+        print(f"negotiate protocol=0x{proto:x}")
+        return sock, proto
+
+    if proxy:
+        sock, proto = negotiate()
+        connect(sock, proxy, proto, "proxy ")
+        send(sock, b"Q")
+        sock.close()
+    sock, proto = negotiate()
+    connect(sock, client, proto, "")
     send(sock, b"D", b"M" + b"i\0QCLIENT\0")
     send(sock, b"M", f"<{sender}>".encode() + b"\0")
     print("mail", reply_text(*recv(sock)))
