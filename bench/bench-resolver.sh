@@ -11,6 +11,7 @@ bin=$build/tests/ip25b-bench-resolver
 source "$src/tests/lib/dns-server.sh"
 work=$(mktemp -d)
 trap 'dns_server_stop; rm -rf "$work"' EXIT
+trap 'exit 143' TERM INT HUP # so the EXIT trap stops the servers
 hosts=40000
 python3 "$src/tests/lib/gen-ptr-zones.py" "$hosts" "$work"
 port=$(dns_free_port)

@@ -90,7 +90,6 @@ struct PtrCache::Impl {
 };
 
 PtrCache::PtrCache(PtrCacheOptions options) : options_(options), impl_(std::make_unique<Impl>()) {
-    if (options_.max_entries == 0) options_.max_entries = 1;
     if (options_.max_ttl < options_.min_ttl) options_.max_ttl = options_.min_ttl;
 }
 
@@ -101,23 +100,23 @@ uint32_t PtrCache::lifetime(const PtrResult& r) const {
     return std::clamp(r.ttl, options_.min_ttl, options_.max_ttl);
 }
 
-std::optional<PtrResult> PtrCache::get(const IpAddress& addr, Clock::time_point now) {
+std::optional<PtrResult> PtrCache::get(const IpAddress& addr, Clock::time_point now, bool count) {
     int64_t now_ms = to_ms(now);
     std::lock_guard lock(impl_->mu);
     auto it = impl_->index.find(addr);
     if (it == impl_->index.end()) {
-        ++impl_->st.misses;
+        if (count) ++impl_->st.misses;
         return std::nullopt;
     }
     Entry& e = impl_->slots[it->second];
     if (e.expires_ms <= now_ms) {
-        ++impl_->st.misses;
+        if (count) ++impl_->st.misses;
         ++impl_->st.expired;
         impl_->release(it->second);
         return std::nullopt;
     }
     e.referenced = true;
-    ++impl_->st.hits;
+    if (count) ++impl_->st.hits;
     PtrResult r;
     r.status = e.status;
     r.from_cache = true;
@@ -136,7 +135,7 @@ std::optional<PtrResult> PtrCache::get(const IpAddress& addr, Clock::time_point 
 
 void PtrCache::put(const IpAddress& addr, const PtrResult& result, Clock::time_point now) {
     uint32_t life = lifetime(result);
-    if (life == 0) return;
+    if (life == 0 || options_.max_entries == 0) return;
     int64_t now_ms = to_ms(now);
 
     // Build outside the lock: the only allocation of an insert.

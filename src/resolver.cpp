@@ -27,6 +27,7 @@
 #include <mutex>
 #include <optional>
 #include <queue>
+#include <system_error>
 #include <thread>
 
 namespace ip25b {
@@ -68,6 +69,7 @@ struct Job {
     uint32_t ttl = kNoTtl;
     std::vector<std::string> names;
     std::vector<NameCheck> checks;
+    std::string rejected;            // why a PTR name was not used, when others were
     std::optional<PtrResult> result; // set when the outcome is known before the checks
 };
 
@@ -110,6 +112,15 @@ PtrResult make_result(PtrStatus status, std::string detail, uint32_t ttl = 0) {
     r.detail = std::move(detail);
     r.ttl = ttl;
     return r;
+}
+
+// Runs a caller's callback on the loop thread; an exception from it must not take the
+// loop (and every other caller) down, so it is dropped.
+void deliver(Resolver::Callback& done, PtrResult r) {
+    try {
+        done(std::move(r));
+    } catch (...) {
+    }
 }
 
 // A name we can hand back to ares_query: printable ASCII, no spaces or NULs.
@@ -258,8 +269,8 @@ struct Resolver::Impl {
     }
 
     void handle(Request& req) {
-        if (auto hit = cache.get(req.addr, Clock::now())) { // filled while this one queued
-            req.done(std::move(*hit));
+        if (auto hit = cache.get(req.addr, Clock::now(), false)) { // filled while queued
+            deliver(req.done, std::move(*hit));
             return;
         }
         auto it = jobs.find(req.addr);
@@ -362,6 +373,7 @@ struct Resolver::Impl {
             job->result = make_result(PtrStatus::Malformed, rejected, opt.negative_ttl);
             return;
         }
+        job->rejected = std::move(rejected);
         if (shutting_down) {
             job->result = make_result(PtrStatus::TempFail, "resolver shut down");
             return;
@@ -482,6 +494,8 @@ struct Resolver::Impl {
                 }
             }
             r.ttl = ttl == kNoTtl ? 0 : ttl;
+            if (!job->rejected.empty())
+                r.detail += (r.detail.empty() ? "" : "; ") + job->rejected + " (ignored)";
         }
         complete(job, std::move(r));
     }
@@ -496,7 +510,7 @@ struct Resolver::Impl {
         for (auto& w : node.mapped()->waiters) {
             PtrResult copy = r;
             copy.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(now - w.start);
-            w.done(std::move(copy));
+            deliver(w.done, std::move(copy));
         }
     }
 
@@ -518,7 +532,7 @@ struct Resolver::Impl {
                 make_result(PtrStatus::TempFail,
                             "deadline of " + std::to_string(opt.deadline_ms) + " ms reached");
             r.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(now - gone.start);
-            gone.done(std::move(r));
+            deliver(gone.done, std::move(r));
         }
     }
 
@@ -645,7 +659,11 @@ Expected<std::unique_ptr<Resolver>> Resolver::create(const ResolverOptions& opti
     impl->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (impl->efd < 0) return Error{"", 0, std::string("eventfd: ") + std::strerror(errno)};
     Impl* raw = impl.get();
-    impl->thread = std::thread([raw] { raw->loop(); });
+    try {
+        impl->thread = std::thread([raw] { raw->loop(); });
+    } catch (const std::system_error& e) {
+        return Error{"", 0, std::string("cannot start the resolver thread: ") + e.what()};
+    }
     return std::unique_ptr<Resolver>(new Resolver(std::move(impl)));
 }
 

@@ -26,10 +26,10 @@
 namespace ip25b {
 
 struct PtrCacheOptions {
-    size_t max_entries = 100000;
-    uint32_t min_ttl = 60;     // seconds
-    uint32_t max_ttl = 86400;  // seconds
-    uint32_t tempfail_ttl = 5; // seconds; 0 disables caching of temporary failures
+    size_t max_entries = 100000; // 0 disables the cache
+    uint32_t min_ttl = 60;       // seconds
+    uint32_t max_ttl = 86400;    // seconds
+    uint32_t tempfail_ttl = 5;   // seconds; 0 disables caching of temporary failures
 };
 
 struct PtrCacheStats {
@@ -51,7 +51,8 @@ class PtrCache {
     PtrCache& operator=(const PtrCache&) = delete;
 
     // The cached answer (from_cache = true, elapsed = 0, ttl = seconds left), or nullopt.
-    std::optional<PtrResult> get(const IpAddress& addr, Clock::time_point now);
+    // `count` = false leaves hits/misses alone (a second look by the same lookup).
+    std::optional<PtrResult> get(const IpAddress& addr, Clock::time_point now, bool count = true);
     // Stores (or replaces) the answer for `addr`; does nothing if its lifetime is 0.
     void put(const IpAddress& addr, const PtrResult& result, Clock::time_point now);
     // Seconds the cache would keep `result` (the clamping policy above).

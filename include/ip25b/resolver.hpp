@@ -71,7 +71,8 @@ class Resolver {
     PtrResult lookup(const IpAddress& addr);
     // Calls `done` exactly once: at once on the calling thread for a cache hit, otherwise
     // on the resolver thread when the answer (or the deadline) arrives — so `done` must
-    // be quick and must not call lookup() on this resolver.
+    // be quick and must not call lookup() on this resolver (an exception it throws there
+    // is dropped).
     void lookup_async(const IpAddress& addr, Callback done);
 
     ResolverStats stats() const;

@@ -3,11 +3,12 @@
 # loopback, serves the test zones over UDP and TCP on 127.0.0.1 and ::1, answers SERVFAIL and
 # REFUSED where a real server does, the scripted server misbehaves as documented, and both
 # stop by pid leaving nothing behind.
-set -uo pipefail
+set -euo pipefail
 src=${IP25B_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$src/tests/lib/dns-server.sh"
 work=$(mktemp -d)
 trap 'dns_server_stop; dns_fake_stop; rm -rf "$work"' EXIT
+trap 'exit 143' TERM INT HUP # so the EXIT trap stops the servers
 fail() { echo "FAIL: $*" >&2; exit 1; }
 command -v dig >/dev/null || fail "dig missing (Debian package bind9-dnsutils)"
 

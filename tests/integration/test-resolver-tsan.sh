@@ -14,6 +14,7 @@ cmake -S "$src" -B "$tsan" -DCMAKE_BUILD_TYPE=Debug -DIP25B_TSAN=ON -DIP25B_SANI
 source "$src/tests/lib/resolver-servers.sh"
 work=$(mktemp -d)
 trap 'resolver_servers_stop; rm -rf "$work"' EXIT
+trap 'exit 143' TERM INT HUP # so the EXIT trap stops the servers
 resolver_servers_start "$work" || { echo "FAIL: DNS servers did not start" >&2; exit 1; }
 # Some kernels map memory where TSan's shadow should be; without ASLR it always fits.
 run=()

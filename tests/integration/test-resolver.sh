@@ -9,5 +9,6 @@ bin=$build/tests/resolver-dns-test
 source "$src/tests/lib/resolver-servers.sh"
 work=$(mktemp -d)
 trap 'resolver_servers_stop; rm -rf "$work"' EXIT
+trap 'exit 143' TERM INT HUP # so the EXIT trap stops the servers
 resolver_servers_start "$work" || { echo "FAIL: DNS servers did not start" >&2; exit 1; }
 timeout 300 "$bin" --log_level=test_suite --report_level=short "$@"

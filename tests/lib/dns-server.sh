@@ -43,25 +43,26 @@ dns_have_v6() {
 }
 
 dns_free_port() {
+    # Random ports below the kernel's ephemeral range (32768+ on Linux): tests running in
+    # parallel, and outgoing sockets of anything else on the box, rarely land on them.
     python3 - <<'PY'
-import socket
+import random, socket
 def have_v6():
     try:
         s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::1", 0)); s.close(); return True
     except OSError:
         return False
-v6 = have_v6()
-for _ in range(50):
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    t.bind(("127.0.0.1", 0))
-    port = t.getsockname()[1]
-    socks = [t]
+fams = [(socket.AF_INET, "127.0.0.1")] + ([(socket.AF_INET6, "::1")] if have_v6() else [])
+for _ in range(200):
+    port = random.randrange(20000, 32000)
+    socks = []
     try:
-        for fam, addr in [(socket.AF_INET, "127.0.0.1")] + ([(socket.AF_INET6, "::1")] if v6 else []):
+        for fam, addr in fams:
             for typ in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                if fam == socket.AF_INET and typ == socket.SOCK_STREAM:
-                    continue
-                s = socket.socket(fam, typ); socks.append(s); s.bind((addr, port))
+                s = socket.socket(fam, typ); socks.append(s)
+                if fam == socket.AF_INET6:
+                    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                s.bind((addr, port))
     except OSError:
         continue
     finally:
@@ -175,7 +176,7 @@ dns_server_start() {
 
 dns_server_stop() {
     if [ -n "${DNS_SERVER_PID:-}" ]; then
-        kill -TERM "$DNS_SERVER_PID" 2>/dev/null
+        kill -TERM "$DNS_SERVER_PID" 2>/dev/null || true
         local i
         for i in $(seq 50); do
             kill -0 "$DNS_SERVER_PID" 2>/dev/null || break
@@ -186,7 +187,7 @@ dns_server_stop() {
         DNS_SERVER_PID=
     fi
     if [ -n "${DNS_SERVER_DIR:-}" ] && [ -d "$DNS_SERVER_DIR" ]; then
-        rm -rf "$DNS_SERVER_DIR"
+        rm -rf "$DNS_SERVER_DIR" || true
     fi
     DNS_SERVER_DIR=
     return 0
@@ -218,8 +219,8 @@ dns_fake_start() {
 
 dns_fake_stop() {
     if [ -n "${DNS_FAKE_PID:-}" ]; then
-        kill -TERM "$DNS_FAKE_PID" 2>/dev/null
-        wait "$DNS_FAKE_PID" 2>/dev/null
+        kill -TERM "$DNS_FAKE_PID" 2>/dev/null || true
+        wait "$DNS_FAKE_PID" 2>/dev/null || true
         DNS_FAKE_PID=
     fi
     return 0

@@ -205,6 +205,11 @@ BOOST_AUTO_TEST_CASE(bad_ptr_names_are_malformed) {
         BOOST_TEST(contains(p.detail, "rejected"), p.detail);
     }
     BOOST_TEST(r->stats().malformed == 3u);
+    // one good and one bad PTR: the bad one is dropped and named in the detail
+    auto mixed = r->lookup(ip("192.0.2.34"));
+    BOOST_TEST(mixed.status == PtrStatus::Confirmed, mixed.detail);
+    BOOST_TEST(mixed.names == std::vector<std::string>{"mixed.example.test"});
+    BOOST_TEST(contains(mixed.detail, "mixed\\255bad.example.test\" rejected"), mixed.detail);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -229,7 +234,7 @@ BOOST_AUTO_TEST_CASE(servfail_and_refused_are_tempfail) {
 
 BOOST_AUTO_TEST_CASE(deadline_holds_when_nothing_answers) {
     auto o = opts(fake());
-    o.timeout_ms = 2000;
+    o.timeout_ms = 5000; // c-ares alone would wait 5 s, then 10 s more
     o.deadline_ms = 300;
     auto r = make(o);
     auto t0 = Clock::now();
@@ -238,8 +243,18 @@ BOOST_AUTO_TEST_CASE(deadline_holds_when_nothing_answers) {
     BOOST_TEST(p.status == PtrStatus::TempFail);
     BOOST_TEST(contains(p.detail, "deadline"), p.detail);
     BOOST_TEST((took >= 290ms));
-    BOOST_TEST((took < 800ms));
-    BOOST_TEST(r->stats().timeouts >= 1u);
+    BOOST_TEST((took < 1500ms));
+    BOOST_TEST(r->stats().timeouts == 1u);
+    // the loop thread keeps the deadline of asynchronous callers
+    Collector col;
+    auto t1 = Clock::now();
+    r->lookup_async(ip("198.51.100.96"), col.cb(ip("198.51.100.96")));
+    BOOST_REQUIRE(col.wait_for(1, 3s));
+    auto async_took = Clock::now() - t1;
+    BOOST_TEST(contains(col.results[0].second.detail, "deadline"), col.results[0].second.detail);
+    BOOST_TEST((async_took >= 290ms));
+    BOOST_TEST((async_took < 1500ms));
+    BOOST_TEST(r->stats().timeouts == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(dns_timeout_inside_the_deadline) {
@@ -252,7 +267,7 @@ BOOST_AUTO_TEST_CASE(dns_timeout_inside_the_deadline) {
     auto p = r->lookup(ip("198.51.100.98"));
     BOOST_TEST(p.status == PtrStatus::TempFail);
     BOOST_TEST(contains(p.detail, "timeout"), p.detail);
-    BOOST_TEST((Clock::now() - t0 < 1500ms));
+    BOOST_TEST((Clock::now() - t0 < 2500ms));
 }
 
 BOOST_AUTO_TEST_CASE(server_not_running) {
@@ -261,7 +276,7 @@ BOOST_AUTO_TEST_CASE(server_not_running) {
     auto p = r->lookup(ip("192.0.2.10"));
     BOOST_TEST(p.status == PtrStatus::TempFail);
     BOOST_TEST(contains(p.detail, "connection refused"), p.detail);
-    BOOST_TEST((Clock::now() - t0 < 2000ms));
+    BOOST_TEST((Clock::now() - t0 < 3000ms));
 }
 
 BOOST_AUTO_TEST_CASE(broken_answers) {
@@ -275,16 +290,14 @@ BOOST_AUTO_TEST_CASE(broken_answers) {
         const char* detail;
     };
     const Case cases[] = {
-        // ignored by c-ares, so a timeout — or "connection refused" when case 7's TCP
-        // failure makes c-ares 1.18 close and fail every socket to that server
-        {"198.51.100.1", PtrStatus::TempFail, ""},  // shorter than a header
-        {"198.51.100.2", PtrStatus::Malformed, ""}, // junk after the question
+        // ignored by c-ares, so they time out
+        {"198.51.100.1", PtrStatus::TempFail, "timeout"}, // shorter than a header
+        {"198.51.100.2", PtrStatus::Malformed, ""},       // junk after the question
         {"198.51.100.3", PtrStatus::Malformed, "past the end"},
         {"198.51.100.4", PtrStatus::Malformed, "reserved label type"},
         {"198.51.100.5", PtrStatus::Malformed, "backwards"},
         {"198.51.100.6", PtrStatus::Malformed, "past the end"},
-        {"198.51.100.7", PtrStatus::TempFail, ""}, // TC, then TCP closes
-        {"198.51.100.8", PtrStatus::TempFail, ""}, // wrong ID
+        {"198.51.100.8", PtrStatus::TempFail, "timeout"}, // wrong ID
         {"198.51.100.9", PtrStatus::Malformed, "does not match"},
         {"198.51.100.10", PtrStatus::Malformed, "rejected"},
         {"198.51.100.11", PtrStatus::Malformed, "backwards"},
@@ -303,6 +316,18 @@ BOOST_AUTO_TEST_CASE(broken_answers) {
         BOOST_TEST(contains(it->second.detail, c.detail), c.addr << ": " << it->second.detail);
         BOOST_TEST(it->second.names.empty());
     }
+}
+
+// On its own resolver: when the TCP connection fails, c-ares 1.18 closes every socket
+// to that server and fails the other queries on it as well.
+BOOST_AUTO_TEST_CASE(truncated_udp_then_tcp_closes) {
+    auto o = opts(fake());
+    o.timeout_ms = 200;
+    o.tries = 1;
+    auto r = make(o);
+    auto p = r->lookup(ip("198.51.100.7"));
+    BOOST_TEST(p.status == PtrStatus::TempFail, p.detail);
+    BOOST_TEST(p.names.empty());
 }
 
 BOOST_AUTO_TEST_CASE(bad_options_are_errors) {
@@ -329,12 +354,27 @@ BOOST_AUTO_TEST_CASE(shutdown_answers_pending_callers) {
     std::this_thread::sleep_for(50ms);
     auto t0 = Clock::now();
     r.reset();
-    BOOST_TEST((Clock::now() - t0 < 1000ms));
+    BOOST_TEST((Clock::now() - t0 < 2500ms));
     BOOST_REQUIRE(col.wait_for(2, 1s));
     for (auto& [a, p] : col.results) {
         BOOST_TEST(p.status == PtrStatus::TempFail);
         BOOST_TEST(contains(p.detail, "shut down"), p.detail);
     }
+}
+
+BOOST_AUTO_TEST_CASE(a_throwing_callback_does_not_stop_the_loop) {
+    auto r = make(opts(nsd()));
+    std::atomic<bool> called{false};
+    r->lookup_async(ip("192.0.2.14"), [&](PtrResult) {
+        called = true;
+        throw std::runtime_error("caller bug");
+    });
+    auto p = r->lookup(ip("192.0.2.65"));
+    BOOST_TEST(p.status == PtrStatus::Confirmed, p.detail);
+    for (int i = 0; i < 200 && !called; ++i)
+        std::this_thread::sleep_for(10ms);
+    BOOST_TEST(called.load());
+    BOOST_TEST(r->lookup(ip("192.0.2.14")).from_cache);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -182,3 +182,11 @@ BOOST_AUTO_TEST_CASE(a_name_missing_from_names_is_kept) {
     auto got = c.get(ip("192.0.2.9"), t0);
     BOOST_TEST(got->name == "only.example.test");
 }
+
+BOOST_AUTO_TEST_CASE(zero_entries_disables_the_cache) {
+    PtrCache c({0, 0, 3600, 5});
+    auto t0 = Clock::now();
+    c.put(ip("192.0.2.1"), confirmed("a.example.test", 100), t0);
+    BOOST_TEST(!c.get(ip("192.0.2.1"), t0));
+    BOOST_TEST(c.stats().entries == 0u);
+}
