@@ -85,6 +85,14 @@ expect_decision "decision log: DNS failure tempfailed" \
     'r["client_ip"] == "127.0.0.10" and r["ptr_status"] == "tempfail" and r["action"] == "tempfail"'
 expect_not "DNS down: never a permanent reject" "$t/dns-tempfail.txt" '^<\*\* +5[0-9][0-9]'
 
+# --- require_fcrdns = true: an unconfirmed pool name counts as no PTR.
+restart_milter require_fcrdns=true
+smtp_session "$t/fcrdns.txt" "$smtp_port" 127.0.0.16
+expect "require_fcrdns: the unconfirmed OCN name is accepted as unknown-ptr" "$t/fcrdns.txt" \
+    '^<- +250 2\.0\.0 Ok: queued as'
+expect_decision "decision log: unknown-ptr for the unconfirmed name" \
+    'r["client_ip"] == "127.0.0.16" and r["class"] == "unknown-ptr" and not r["fcrdns"]'
+
 # --- stage = connect: Postfix answers its own 554 and drops the milter's text.
 restart_milter stage=connect
 smtp_session "$t/connect.txt" "$smtp_port" 127.0.0.10

@@ -58,14 +58,16 @@ expect_decision "decision log: allowlisted" \
 smtp_session "$t/static.txt" "$smtp_port" 127.0.0.14
 expect "static client: accepted" "$t/static.txt" '^<- +250 2\.0\.0 Ok: queued as'
 
-# No PTR, and a PTR that does not confirm: unknown-ptr, accepted by default.
+# No PTR: unknown-ptr, accepted by default.
 smtp_session "$t/noptr.txt" "$smtp_port" 127.0.0.15
 expect "client without PTR: accepted (unknown_ptr = accept)" "$t/noptr.txt" '^<- +250 2\.0\.0 Ok: queued as'
+# An OCN pool name that does not forward-confirm: by default (require_fcrdns
+# = false) the name set by the block's owner still says dynamic.
 smtp_session "$t/mismatch.txt" "$smtp_port" 127.0.0.16
-expect "OCN-shaped PTR that does not forward-confirm: accepted" "$t/mismatch.txt" \
-    '^<- +250 2\.0\.0 Ok: queued as'
-expect_decision "decision log: the mismatch is unknown-ptr" \
-    'r["client_ip"] == "127.0.0.16" and r["class"] == "unknown-ptr" and not r["fcrdns"]'
+expect "unconfirmed OCN pool name: 550 5.7.1 (require_fcrdns = false)" "$t/mismatch.txt" \
+    '^<\*\* +550 5\.7\.1 127\.0\.0\.16 \(p2000-ipbf100osakakita\.osaka\.ocn\.ne\.jp\)'
+expect_decision "decision log: dynamic, not forward-confirmed" \
+    'r["client_ip"] == "127.0.0.16" and r["class"] == "dynamic" and not r["fcrdns"] and r["ptr_status"] == "unconfirmed"'
 
 # IPv6 through XCLIENT.
 smtp_session "$t/v6.txt" "$smtp_port" 127.0.0.1 --xclient "ADDR=IPV6:2001:db8::10"

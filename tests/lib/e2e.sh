@@ -157,13 +157,14 @@ e2e_dns_start() {
 # are loopback addresses), the tests' DNS server, decisions to $DECISIONS.
 # Options: dynamic=ACTION dns_failure=accept|tempfail dry_run=true|false
 # dns=HOST:PORT unknown_ptr=ACTION stage=connect|helo|mail|rcpt
+# require_fcrdns=true|false (default false, as shipped)
 # rules_extra=', "FILE"' (appended to the rule list)
 DECISIONS=$E2E_WORK/decisions.jsonl
 e2e_milter_conf() {
     local file=$1
     shift
     local dynamic=reject dns_failure=accept dry_run=false dns="127.0.0.1:${DNS_PORT:-53}"
-    local unknown_ptr=accept rules_extra="" stage=rcpt kv
+    local unknown_ptr=accept rules_extra="" stage=rcpt require_fcrdns=false kv
     for kv in "$@"; do
         case $kv in
         dynamic=*) dynamic=${kv#*=} ;;
@@ -173,6 +174,7 @@ e2e_milter_conf() {
         unknown_ptr=*) unknown_ptr=${kv#*=} ;;
         rules_extra=*) rules_extra=${kv#*=} ;;
         stage=*) stage=${kv#*=} ;;
+        require_fcrdns=*) require_fcrdns=${kv#*=} ;;
         *) echo "e2e_milter_conf: unknown option $kv" >&2; return 1 ;;
         esac
     done
@@ -181,8 +183,7 @@ e2e_milter_conf() {
 [rules]
 files = ["$E2E_SOURCE_DIR/rules/allowlist", "$E2E_SOURCE_DIR/rules/isp"$rules_extra]
 self_ranges = ["127.0.0.12/32", "2001:db8::12/128"]
-# said explicitly: the classifier's built-in default and ip25b.conf differ
-require_fcrdns = true
+require_fcrdns = $require_fcrdns
 
 [dns]
 servers = ["$dns"]
