@@ -2,6 +2,7 @@
 # SMTP throughput through a real Postfix, and the milter's memory.
 #
 #   bench/bench-smtp.sh BUILD_DIR
+#   (BENCH_PERF=FILE: profile the milter with perf during the first (c) run)
 #
 # 1. Sessions per second with smtp-source (BENCH_SESSIONS sessions, 2000 by
 #    default, BENCH_CONCURRENCY at once, 20 by default, one message each) for
@@ -178,7 +179,17 @@ for ((r = 1; r <= rounds; r++)); do
     for c in $configs; do
         configure "$c"
         [ "$c" = c ] && t0=$(cpu_ticks "$milter_pid")
+        perf_pid=
+        if [ "$c" = c ] && [ -n "${BENCH_PERF:-}" ] && [ "$r" = 1 ]; then
+            perf record -q -o "$work/perf.data" -p "$milter_pid" >/dev/null 2>&1 &
+            perf_pid=$!
+        fi
         runs[$c]+="$(measure) "
+        if [ -n "$perf_pid" ]; then
+            kill -INT "$perf_pid" 2>/dev/null
+            wait "$perf_pid" 2>/dev/null || true
+            perf report -q -i "$work/perf.data" --sort dso,sym 2>/dev/null | head -n 60 >"$BENCH_PERF" || true
+        fi
         [ "$c" = c ] && milter_ticks=$((milter_ticks + $(cpu_ticks "$milter_pid") - t0))
     done
 done
