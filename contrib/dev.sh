@@ -23,10 +23,15 @@ install_missing() {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-build() { # build DIR [cmake args...]
-    local dir=$1; shift
+build() { # build DIR TARGETS [cmake args...]; TARGETS "all" or a comma-separated list
+    local dir=$1 targets=$2
+    shift 2
     cmake -S . -B "$dir" "$@" >/dev/null
-    cmake --build "$dir" -j"$(nproc)"
+    if [ "$targets" = all ]; then
+        cmake --build "$dir" -j"$(nproc)"
+    else
+        cmake --build "$dir" -j"$(nproc)" --target ${targets//,/ }
+    fi
 }
 
 cmd=${1:-}
@@ -34,22 +39,19 @@ shift || true
 case "$cmd" in
 run)
     install_missing
-    build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-    if [ -x build/ip25b-milter ]; then
-        exec build/ip25b-milter -f -c contrib/ip25b.conf -p "${IP25B_SOCKET:-inet:8899@127.0.0.1}" "$@"
-    fi
-    exec build/ip25b check --config contrib/ip25b.conf --ip 118.8.132.157 --ptr p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp "$@"
+    build build ip25b-milter,ip25b-cli -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    exec build/ip25b-milter -f -c contrib/ip25b.conf -p "${IP25B_SOCKET:-inet:8899@127.0.0.1}" "$@"
     ;;
 test)
     install_missing
-    build build-test -DCMAKE_BUILD_TYPE=Debug -DIP25B_SANITIZE=ON
+    build build-test all -DCMAKE_BUILD_TYPE=Debug -DIP25B_SANITIZE=ON
     cd build-test
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --output-on-failure -j"$(nproc)" "$@"
     ;;
 bench)
     install_missing
-    build build-release -DCMAKE_BUILD_TYPE=Release
+    build build-release all -DCMAKE_BUILD_TYPE=Release
     for b in bench/bench-*.sh; do bash "$b" "$here/build-release"; done
     ;;
 *)
