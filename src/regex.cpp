@@ -76,7 +76,9 @@ struct Regex::Impl {
     // which is bounded by the depth limit instead of the fixed JIT stack.
     int run_pcre(std::string_view subject, pcre2_match_data* md) const {
         auto subj = reinterpret_cast<PCRE2_SPTR>(subject.data());
-        int rc = pcre2_match(code.get(), subj, subject.size(), 0, 0, md, context.get());
+        // pcre2_jit_match skips pcre2_match's argument checks: the fast path.
+        int rc = jit ? pcre2_jit_match(code.get(), subj, subject.size(), 0, 0, md, context.get())
+                     : pcre2_match(code.get(), subj, subject.size(), 0, 0, md, context.get());
         if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
             rc = pcre2_match(code.get(), subj, subject.size(), 0, PCRE2_NO_JIT, md, context.get());
         return rc;
