@@ -567,13 +567,15 @@ std::optional<Match> Matcher::match(std::string_view name, const IpAddress* clie
         }
         return guard_state[g] == 1;
     };
+    // The rule's own regex runs before its guards: a candidate usually fails
+    // on its own, and then the guards (broad, unanchored) need not run.
     for (uint32_t e : cand) {
+        if (!m.scope_holds(e, client)) continue;
+        const bool holds = (m.rules[e].negated && !may_match(e)) || m.regex_holds(e, name);
+        if (!holds) continue;
         const uint32_t g = m.guard_of[e];
         if (g != kNoGuard && !guard_holds(g)) continue;
-        if (!m.scope_holds(e, client)) continue;
-        const Rule& r = m.rules[e];
-        if (r.negated && !may_match(e)) return m.answer(e, name);
-        if (m.regex_holds(e, name)) return m.answer(e, name);
+        return m.answer(e, name);
     }
     return std::nullopt;
 }
