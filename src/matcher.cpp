@@ -6,11 +6,12 @@
 //      hashes lets only likely suffixes probe the hash table. Each hit is the
 //      list of rules whose regex ends in exactly that literal tail before `$`.
 //   2. One Hyperscan scan (prefilter mode: it may say "maybe" wrongly, never
-//      "no" wrongly) tells which of the non-indexed rules and `if` guards can
-//      possibly match.
-//   3. The candidates are taken in file order; for each, the enclosing guards
-//      (memoised for this lookup), the address scope and finally the PCRE2 regex
-//      decide. The first that holds answers, exactly as the linear walk would.
+//      "no" wrongly) tells which of the few non-indexed rules can possibly
+//      match.
+//   3. The candidates are taken in file order; for each, the address scope,
+//      the rule's own regex and then its enclosing `if` guards (PCRE2, each
+//      evaluated at most once per lookup) decide. The first that holds
+//      answers, exactly as the linear walk would.
 // Names holding a newline or a non-ASCII byte skip all this and take the linear
 // walk, because `$` and caseless matching treat those bytes specially.
 #include "ip25b/matcher.hpp"
