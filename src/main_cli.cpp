@@ -10,6 +10,8 @@ int main(int argc, char** argv) {
     int exit_code = 0;
     // Subcommands register here as they land (see ip25b/cli.hpp).
     ip25b::cli::add_match_command(app, exit_code);
+    ip25b::cli::add_lint_command(app, exit_code);
+    ip25b::cli::add_check_command(app, exit_code);
     CLI11_PARSE(app, argc, argv);
     return exit_code;
 }

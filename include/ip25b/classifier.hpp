@@ -14,6 +14,7 @@
 #include "ip25b/verdict.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,9 +31,13 @@ struct ClassifierConfig {
     // hex, reversed) as dynamic when no rule file decided. Off by default:
     // hosting providers name static servers that way too.
     bool ip_in_name_is_dynamic = false;
-    // A PTR that does not forward-confirm is treated like no PTR (S25R's
-    // view). When false the unconfirmed name is still matched against rules.
-    bool require_fcrdns = true;
+    // A PTR name is set by the owner of the address block, so a dynamic
+    // pool name is evidence even when it does not forward-confirm; by default
+    // an unconfirmed name is still matched against the dynamic rules. With
+    // require_fcrdns an unconfirmed name is treated like no PTR (S25R's view).
+    // Allowlist entries are honoured only for confirmed names either way: a
+    // look-alike PTR is exactly what a forger would set.
+    bool require_fcrdns = false;
 };
 
 class Classifier {
@@ -41,6 +46,10 @@ class Classifier {
     static Expected<std::shared_ptr<const Classifier>> load(const ClassifierConfig& config);
 
     Verdict classify(const IpAddress& client, const PtrResult& ptr) const;
+
+    // The part of the decision that needs no DNS: the operator's own dynamic
+    // ranges. The milter asks this first and skips the lookup when it answers.
+    std::optional<Verdict> classify_address(const IpAddress& client) const;
 
     // Counts for logs and `ip25b check`: files, rules, indexed rules.
     std::string summary() const;

@@ -1,0 +1,74 @@
+// ip25b/config.hpp — the operator's configuration file (TOML).
+//
+// One file says which rules to load, how to resolve, what to do with each
+// class of client, where to log and where the milter listens. It is read at
+// start, by `-n`, and on every reload, so it is strict: an unknown key, a
+// wrong type or a bad value is an error naming file:line, never a silent
+// default. Every key has a default (contrib/ip25b.conf documents them), so an
+// empty file is a working configuration. Relative paths in the file are
+// resolved against the directory of the file itself, so a config and its
+// rules can move together.
+#pragma once
+
+#include "ip25b/classifier.hpp"
+#include "ip25b/decision_log.hpp"
+#include "ip25b/error.hpp"
+#include "ip25b/policy.hpp"
+#include "ip25b/resolver.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ip25b {
+
+struct DnsConfig {
+    // "ip", "ip:port", "[v6]:port"; empty: the servers of /etc/resolv.conf.
+    std::vector<std::string> servers;
+    std::chrono::milliseconds timeout{1000}; // per try
+    unsigned tries = 2;
+    std::chrono::milliseconds deadline{3000}; // a session waits at most this long for its PTR
+    size_t cache_size = 100000;               // addresses kept
+    std::chrono::seconds cache_min_ttl{60};
+    std::chrono::seconds cache_max_ttl{86400};
+    std::chrono::seconds negative_ttl{300}; // NXDOMAIN/NODATA
+    std::chrono::seconds tempfail_ttl{30};  // SERVFAIL/timeout
+};
+
+struct LogConfig {
+    std::string json_file;      // decision records as JSON lines; empty: none
+    bool syslog = true;         // short decision line and daemon messages to LOG_MAIL
+    std::string level = "info"; // daemon messages: debug, info, warning, error
+};
+
+struct MilterConfig {
+    std::string socket = "inet:8899@127.0.0.1";
+    std::string user;    // drop privileges to this user after opening sockets and files
+    std::string pidfile; // empty: none
+};
+
+struct Config {
+    std::string file; // where it was read ("" for the built-in defaults)
+    ClassifierConfig rules;
+    DnsConfig dns;
+    PolicyConfig policy;
+    LogConfig log;
+    MilterConfig milter;
+};
+
+// Parses TOML text. `name` is used in error messages; relative paths are
+// resolved against `base_dir` (empty: left as written).
+Expected<Config> parse_config(std::string_view text, const std::string& name,
+                              const std::string& base_dir);
+// Reads and parses a file; relative paths resolve against its directory.
+Expected<Config> load_config(const std::string& path);
+
+// The resolver settings a [dns] section asks for.
+ResolverOptions resolver_options(const DnsConfig& dns);
+
+// For `--rules PATH` / `--dns HOST:PORT` given on the command line.
+bool valid_dns_server(std::string_view spec);
+
+} // namespace ip25b

@@ -1,0 +1,80 @@
+// ip25b/decision_log.hpp — one structured record per decided SMTP session.
+//
+// A postmaster must be able to answer "why was this client refused, by which
+// rule, at which stage, for which sender and recipients" from the log alone,
+// so every decided session becomes one JSON line in a file (for tools) and
+// one short line to syslog's `mail` facility (for people reading maillog).
+// Each record is written and flushed before write() returns, so nothing is
+// lost when the daemon reloads or stops; reopen() re-creates the file after
+// log rotation (SIGUSR1).
+#pragma once
+
+#include "ip25b/error.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ip25b {
+
+struct DecisionRecord {
+    std::chrono::system_clock::time_point time;
+    std::string session;   // milter session id (unique per process run)
+    std::string client_ip; // empty when the MTA gave no usable address
+    uint16_t client_port = 0;
+    std::string ptr;        // validated PTR name, empty when none
+    std::string ptr_status; // ip25b::to_string(PtrStatus), or "not-looked-up"
+    std::string cls;        // ip25b::to_string(ClientClass), or "exempt"
+    std::string isp;
+    std::string rule;
+    std::string rule_file;
+    unsigned rule_line = 0;
+    std::string action; // what the policy chose (reject, tempfail, tag, log-only, accept)
+    std::string reason; // why: "class dynamic", "exempt: local range", "authenticated", ...
+    std::string stage;  // connect, helo, mail, rcpt
+    bool dry_run = false;
+    std::string reply; // the SMTP reply sent, when the action replied
+    std::string helo;
+    std::string sender;
+    std::vector<std::string> recipients;
+    std::string auth; // {auth_authen}, when authenticated
+    std::string queue_id;
+    int64_t dns_us = -1; // wall time of the PTR lookup; -1 when none was made
+    std::string dns_detail;
+};
+
+struct DecisionLogConfig {
+    std::string json_file; // JSON lines; empty: no file
+    bool syslog = true;    // short line to LOG_MAIL
+    std::string ident = "ip25b-milter";
+    bool stderr_copy = false; // also print the short line on stderr (foreground runs)
+};
+
+class DecisionLog {
+  public:
+    // Opens (creates, appends to) the JSON file; the error names the file.
+    static Expected<std::shared_ptr<DecisionLog>> open(const DecisionLogConfig& config);
+
+    // Thread-safe; the JSON line is flushed to the kernel before returning.
+    void write(const DecisionRecord& record);
+    // Closes and re-opens the JSON file under the same name (log rotation).
+    // On failure the old descriptor stays in use and the error is returned.
+    std::optional<Error> reopen();
+
+    const DecisionLogConfig& config() const;
+    ~DecisionLog();
+
+    // The record as one JSON object / the short syslog line (exposed for tests).
+    static std::string to_json(const DecisionRecord& record);
+    static std::string to_line(const DecisionRecord& record);
+
+  private:
+    DecisionLog();
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace ip25b

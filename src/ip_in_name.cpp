@@ -1,0 +1,341 @@
+// ip_in_name.cpp — decoding IPv4 addresses embedded in PTR names.
+//
+// The name is cut into maximal runs of decimal digits and of hex digits;
+// every encoding is a small test over those runs, so the whole scan is linear
+// in the name (at most 255 bytes) and cannot backtrack.
+#include "ip25b/ip_in_name.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace ip25b {
+
+namespace {
+
+using Octets = std::array<unsigned, 4>;
+
+struct Run {
+    size_t pos;
+    size_t len;
+};
+
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+bool is_hex(char c) {
+    return is_digit(c) || (c >= 'a' && c <= 'f');
+}
+
+std::vector<Run> runs_of(const std::string& s, bool (*pred)(char)) {
+    std::vector<Run> out;
+    size_t i = 0;
+    while (i < s.size()) {
+        if (!pred(s[i])) {
+            ++i;
+            continue;
+        }
+        size_t j = i;
+        while (j < s.size() && pred(s[j]))
+            ++j;
+        out.push_back({i, j - i});
+        i = j;
+    }
+    return out;
+}
+
+// Decimal value of s[pos, pos+len); len is at most 3 here, so no overflow.
+unsigned dec(const std::string& s, size_t pos, size_t len) {
+    unsigned v = 0;
+    for (size_t i = 0; i < len; ++i)
+        v = v * 10 + unsigned(s[pos + i] - '0');
+    return v;
+}
+
+unsigned hexval(char c) {
+    return is_digit(c) ? unsigned(c - '0') : unsigned(c - 'a' + 10);
+}
+
+IpAddress to_addr(const Octets& o) {
+    return IpAddress::v4((uint32_t(o[0]) << 24) | (uint32_t(o[1]) << 16) | (uint32_t(o[2]) << 8) |
+                         uint32_t(o[3]));
+}
+
+Octets reversed(const Octets& o) {
+    return {o[3], o[2], o[1], o[0]};
+}
+
+bool valid(const Octets& o) {
+    return std::all_of(o.begin(), o.end(), [](unsigned v) { return v <= 255; });
+}
+
+int rank(const EmbeddedIp& e) {
+    if (e.equals_client) return 0;
+    if (e.encoding == IpEncoding::Partial) return 1;
+    return 2;
+}
+
+class Scanner {
+  public:
+    Scanner(std::string name, const IpAddress* client) : s_(std::move(name)) {
+        if (client && client->is_v4()) {
+            uint32_t v = client->v4_host_order();
+            client_ = Octets{v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff};
+        }
+    }
+
+    std::vector<EmbeddedIp> run() {
+        scan_decimal();
+        scan_padded();
+        scan_hex();
+        return std::move(found_);
+    }
+
+  private:
+    bool equals(const Octets& o) const { return client_ && *client_ == o; }
+
+    void add(IpEncoding enc, size_t pos, size_t len, const Octets& o, bool eq) {
+        EmbeddedIp e;
+        e.encoding = enc;
+        e.pos = pos;
+        e.len = len;
+        e.address = to_addr(o);
+        e.equals_client = eq;
+        found_.push_back(e);
+    }
+
+    // A forward decode is reported whatever it is when it stands alone
+    // (`report_different`); the reversed order only when it is the client.
+    void offer(IpEncoding fwd, IpEncoding rev, size_t pos, size_t len, const Octets& o,
+               bool report_different) {
+        if (!valid(o)) return;
+        if (equals(o)) {
+            add(fwd, pos, len, o, true);
+        } else if (equals(reversed(o))) {
+            add(rev, pos, len, reversed(o), true);
+        } else if (report_different) {
+            add(fwd, pos, len, o, false);
+        }
+    }
+
+    void add_partial(size_t pos, size_t len, const std::vector<unsigned>& tail) {
+        if (!client_) return;
+        size_t n = tail.size();
+        for (size_t i = 0; i < n; ++i)
+            if ((*client_)[4 - n + i] != tail[i]) return;
+        EmbeddedIp e;
+        e.encoding = IpEncoding::Partial;
+        e.pos = pos;
+        e.len = len;
+        Octets o{0, 0, 0, 0};
+        for (size_t i = 0; i < n; ++i)
+            o[4 - n + i] = tail[i];
+        e.address = to_addr(o);
+        e.octets = unsigned(n);
+        e.equals_client = false; // partial evidence is never "equal"
+        found_.push_back(e);
+    }
+
+    // Windows of four (or, for partial evidence, three) decimal runs of 1-3
+    // digits joined by one and the same separator: 114-186-237-30, 221x248x149x153.
+    void scan_decimal() {
+        auto runs = runs_of(s_, is_digit);
+        auto sep_between = [&](size_t a) -> char {
+            size_t end = runs[a].pos + runs[a].len;
+            if (runs[a + 1].pos != end + 1) return 0;
+            char c = s_[end];
+            return (c == '-' || c == '.' || c == 'x' || c == '_') ? c : 0;
+        };
+        auto window = [&](size_t i, size_t n) -> bool {
+            if (i + n > runs.size()) return false;
+            for (size_t k = i; k < i + n; ++k)
+                if (runs[k].len > 3) return false;
+            char sep = sep_between(i);
+            if (!sep) return false;
+            for (size_t k = i + 1; k + 1 < i + n; ++k)
+                if (sep_between(k) != sep) return false;
+            return true;
+        };
+        std::vector<bool> covered(runs.size(), false);
+        for (size_t i = 0; i < runs.size(); ++i) {
+            if (!window(i, 4)) continue;
+            Octets o;
+            for (size_t k = 0; k < 4; ++k)
+                o[k] = dec(s_, runs[i + k].pos, runs[i + k].len);
+            size_t end = runs[i + 3].pos + runs[i + 3].len;
+            size_t before = found_.size();
+            offer(IpEncoding::Decimal, IpEncoding::DecimalReversed, runs[i].pos, end - runs[i].pos,
+                  o, true);
+            if (found_.size() > before && found_.back().equals_client)
+                for (size_t k = i; k < i + 4; ++k)
+                    covered[k] = true;
+        }
+        if (!client_) return;
+        for (size_t i = 0; i < runs.size(); ++i) {
+            if (!window(i, 3) || covered[i] || covered[i + 1] || covered[i + 2]) continue;
+            std::vector<unsigned> tail;
+            for (size_t k = 0; k < 3; ++k)
+                tail.push_back(dec(s_, runs[i + k].pos, runs[i + k].len));
+            size_t end = runs[i + 2].pos + runs[i + 2].len;
+            add_partial(runs[i].pos, end - runs[i].pos, tail);
+        }
+    }
+
+    // Runs of exactly 12 digits are four 3-digit octets; longer runs are
+    // searched for the client only; 6 and 9 digits may be the client's tail.
+    void scan_padded() {
+        for (const Run& r : runs_of(s_, is_digit)) {
+            auto octets_at = [&](size_t pos) {
+                return Octets{dec(s_, pos, 3), dec(s_, pos + 3, 3), dec(s_, pos + 6, 3),
+                              dec(s_, pos + 9, 3)};
+            };
+            if (r.len == 12) {
+                offer(IpEncoding::Padded, IpEncoding::PaddedReversed, r.pos, 12, octets_at(r.pos),
+                      true);
+            } else if (r.len > 12) {
+                for (size_t p = r.pos; p + 12 <= r.pos + r.len; ++p)
+                    offer(IpEncoding::Padded, IpEncoding::PaddedReversed, p, 12, octets_at(p),
+                          false);
+            } else if (r.len == 6 || r.len == 9) {
+                std::vector<unsigned> tail;
+                for (size_t p = r.pos; p < r.pos + r.len; p += 3)
+                    tail.push_back(dec(s_, p, 3));
+                if (std::all_of(tail.begin(), tail.end(), [](unsigned v) { return v <= 255; }))
+                    add_partial(r.pos, r.len, tail);
+            }
+        }
+    }
+
+    // Runs of exactly 8 hex digits with at least one letter are reported
+    // whatever they decode to (an all-digit run is more likely a serial
+    // number); other runs of 8 or more are searched for the client only.
+    void scan_hex() {
+        for (const Run& r : runs_of(s_, is_hex)) {
+            if (r.len < 8) continue;
+            auto octets_at = [&](size_t pos) {
+                Octets o;
+                for (size_t k = 0; k < 4; ++k)
+                    o[k] = hexval(s_[pos + 2 * k]) * 16 + hexval(s_[pos + 2 * k + 1]);
+                return o;
+            };
+            bool has_letter =
+                std::any_of(s_.begin() + long(r.pos), s_.begin() + long(r.pos + r.len),
+                            [](char c) { return !is_digit(c); });
+            for (size_t p = r.pos; p + 8 <= r.pos + r.len; ++p) {
+                bool alone = r.len == 8 && has_letter;
+                // A decimal-only window was already read as decimal/padded.
+                offer(IpEncoding::Hex, IpEncoding::HexReversed, p, 8, octets_at(p), alone);
+            }
+        }
+    }
+
+    std::string s_;
+    std::optional<Octets> client_;
+    std::vector<EmbeddedIp> found_;
+};
+
+} // namespace
+
+std::string_view to_string(IpEncoding e) {
+    switch (e) {
+    case IpEncoding::Decimal:
+        return "decimal";
+    case IpEncoding::DecimalReversed:
+        return "decimal-reversed";
+    case IpEncoding::Padded:
+        return "padded";
+    case IpEncoding::PaddedReversed:
+        return "padded-reversed";
+    case IpEncoding::Hex:
+        return "hex";
+    case IpEncoding::HexReversed:
+        return "hex-reversed";
+    case IpEncoding::Partial:
+        return "partial";
+    }
+    return "?";
+}
+
+std::optional<IpEncoding> parse_ip_encoding(std::string_view text) {
+    for (auto e : {IpEncoding::Decimal, IpEncoding::DecimalReversed, IpEncoding::Padded,
+                   IpEncoding::PaddedReversed, IpEncoding::Hex, IpEncoding::HexReversed,
+                   IpEncoding::Partial})
+        if (to_string(e) == text) return e;
+    return std::nullopt;
+}
+
+std::string_view to_string(IpEvidence e) {
+    switch (e) {
+    case IpEvidence::None:
+        return "none";
+    case IpEvidence::Different:
+        return "different";
+    case IpEvidence::Partial:
+        return "partial";
+    case IpEvidence::Equal:
+        return "equal";
+    }
+    return "?";
+}
+
+std::string EmbeddedIp::describe() const {
+    std::string addr;
+    if (encoding == IpEncoding::Partial) {
+        uint32_t v = address.v4_host_order();
+        unsigned o[4] = {v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff};
+        for (unsigned i = 0; i < 4; ++i) {
+            if (i) addr += '.';
+            addr += i < 4 - octets ? std::string("*") : std::to_string(o[i]);
+        }
+    } else {
+        addr = address.to_string();
+    }
+    return std::string(to_string(encoding)) + " " + addr + " at " + std::to_string(pos) + ".." +
+           std::to_string(pos + len);
+}
+
+std::string IpInName::explain() const {
+    const EmbeddedIp* b = best();
+    switch (evidence) {
+    case IpEvidence::None:
+        return "no IPv4 address in the name";
+    case IpEvidence::Equal:
+        return "name embeds the client address (" + b->describe() + ")";
+    case IpEvidence::Partial:
+        return "name embeds the client's last octets (" + b->describe() + ")";
+    case IpEvidence::Different:
+        return "name embeds " + b->address.to_string() + ", not the client (" + b->describe() + ")";
+    }
+    return {};
+}
+
+IpInName find_ip_in_name(std::string_view name, const IpAddress* client) {
+    IpInName out;
+    if (name.size() > 255) return out;
+    if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+    std::string lower(name);
+    for (char& c : lower)
+        c = char(std::tolower(static_cast<unsigned char>(c)));
+    out.found = Scanner(std::move(lower), client).run();
+    std::stable_sort(out.found.begin(), out.found.end(),
+                     [](const EmbeddedIp& a, const EmbeddedIp& b) {
+                         if (rank(a) != rank(b)) return rank(a) < rank(b);
+                         return a.pos < b.pos;
+                     });
+    if (!out.found.empty()) {
+        switch (rank(out.found.front())) {
+        case 0:
+            out.evidence = IpEvidence::Equal;
+            break;
+        case 1:
+            out.evidence = IpEvidence::Partial;
+            break;
+        default:
+            out.evidence = IpEvidence::Different;
+            break;
+        }
+    }
+    return out;
+}
+
+} // namespace ip25b

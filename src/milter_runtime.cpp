@@ -1,0 +1,80 @@
+// milter_runtime.cpp — building and swapping the milter's working set.
+#include "milter_runtime.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace ip25b::milter {
+
+namespace {
+
+bool same_dns(const DnsConfig& a, const DnsConfig& b) {
+    return a.servers == b.servers && a.timeout == b.timeout && a.tries == b.tries &&
+           a.deadline == b.deadline && a.cache_size == b.cache_size &&
+           a.cache_min_ttl == b.cache_min_ttl && a.cache_max_ttl == b.cache_max_ttl &&
+           a.negative_ttl == b.negative_ttl && a.tempfail_ttl == b.tempfail_ttl;
+}
+
+} // namespace
+
+CurrentRuntime& current_runtime() {
+    static CurrentRuntime rt;
+    return rt;
+}
+
+Expected<Config> read_config(const Overrides& o) {
+    Expected<Config> c =
+        o.config_file.empty() ? parse_config("", "(defaults)", "") : load_config(o.config_file);
+    if (!c) return c;
+    for (const auto& s : o.dns)
+        if (!valid_dns_server(s))
+            return Error{"", 0, "--dns " + s + ": not IP, IP:PORT or [IPv6]:PORT"};
+    if (!o.dns.empty()) c->dns.servers = o.dns;
+    if (!o.rules.empty()) c->rules.rules = o.rules;
+    if (!o.socket.empty()) c->milter.socket = o.socket;
+    if (!o.user.empty()) c->milter.user = o.user;
+    if (!o.pidfile.empty()) c->milter.pidfile = o.pidfile;
+    return c;
+}
+
+Expected<std::shared_ptr<const Runtime>>
+build_runtime(const Overrides& o, const std::shared_ptr<const Runtime>& previous,
+              bool stderr_copy) {
+    auto config = read_config(o);
+    if (!config) return config.error();
+    auto rt = std::make_shared<Runtime>();
+    rt->config = std::move(config).value();
+
+    auto classifier = Classifier::load(rt->config.rules);
+    if (!classifier) return classifier.error();
+    rt->classifier = classifier.value();
+    rt->policy = std::make_shared<const Policy>(rt->config.policy);
+
+    if (previous && same_dns(previous->config.dns, rt->config.dns)) {
+        rt->resolver = previous->resolver; // keeps its cache warm across reloads
+    } else {
+        auto resolver = Resolver::create(resolver_options(rt->config.dns));
+        if (!resolver) return resolver.error();
+        rt->resolver = std::shared_ptr<Resolver>(std::move(resolver).value());
+    }
+
+    DecisionLogConfig lc;
+    lc.json_file = rt->config.log.json_file;
+    lc.syslog = rt->config.log.syslog;
+    lc.stderr_copy = stderr_copy;
+    if (previous && previous->log && previous->log->config().json_file == lc.json_file &&
+        previous->log->config().syslog == lc.syslog &&
+        previous->log->config().stderr_copy == lc.stderr_copy) {
+        // Same file: reopen it (log rotation) rather than open it again, which
+        // could fail after the privilege drop. A failed reopen keeps the old file.
+        rt->log = previous->log;
+        if (auto err = rt->log->reopen()) spdlog::warn("{}", err->to_string());
+    } else {
+        auto log = DecisionLog::open(lc);
+        if (!log) return log.error();
+        rt->log = log.value();
+    }
+    rt->generation = previous ? previous->generation + 1 : 1;
+    return std::shared_ptr<const Runtime>(std::move(rt));
+}
+
+} // namespace ip25b::milter

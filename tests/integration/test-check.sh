@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# `ip25b check`: the verdict, its evidence and the action, with a given PTR
+# (no network) and resolved through a real NSD on loopback (--dns).
+set -euo pipefail
+src=${IP25B_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${IP25B_BUILD_DIR:?IP25B_BUILD_DIR must name the build directory}
+shared=${IP25B_SHARED_DIR:-$src/../shared}
+ip25b=$build/ip25b
+fails=0
+pass=0
+
+# expect DESCRIPTION PYTHON-EXPR -- ip25b check ARGS...: the JSON object is `j`.
+expect() {
+    local what=$1 expr=$2
+    shift 3
+    local out
+    out=$("$ip25b" check --json "$@" 2>&1) || true
+    if python3 -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if ('"$expr"') else 1)' "$out" 2>/dev/null; then
+        pass=$((pass + 1))
+    else
+        echo "FAIL: $what: $expr"
+        echo "  got: $out"
+        fails=$((fails + 1))
+    fi
+}
+
+expect "published dynamic name is rejected with its rule" \
+    'j["class"]=="dynamic" and j["isp"]=="OCN" and j["rule"]=="ocn-pool" and j["source"]["file"].endswith("rules/isp/jp-ocn.toml") and j["source"]["line"]>0 and j["action"]=="reject" and "port 587" in j["reply"] and j["reply"].startswith("550 5.7.1 118.8.132.157")' \
+    -- --ip 118.8.132.157 --ptr p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp
+expect "business exception is accepted" \
+    'j["class"]=="none" and j["action"]=="accept" and j["source"]["file"].endswith("jp-softbank.toml")' \
+    -- --ip 126.112.255.110 --ptr softbank126112255110.biz.bbtec.net
+expect "real MTA is allowlisted" \
+    'j["class"]=="allowlisted" and j["action"]=="accept"' \
+    -- --ip 209.85.214.67 --ptr mail-pl1-x643.google.com
+expect "loopback is exempt before any rule" \
+    'j["class"]=="allowlisted" and "local range" in j["action_reason"]' \
+    -- --ip 127.0.0.5 --ptr p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp
+expect "IPv6 client with a static name" \
+    'j["ip"]=="2001:db8::25" and j["class"]=="none"' \
+    -- --ip 2001:db8::25 --ptr mx1.example.jp
+expect "hostile PTR text never reaches the rules" \
+    'j["class"]=="unknown-ptr" and "0x20" in j["evidence"]' \
+    -- --ip 192.0.2.1 --ptr "evil name.ocn.ne.jp"
+expect "a Postfix table gives its result" \
+    'j["class"]=="dynamic" and j["result"].startswith("REJECT") and j["source"]["file"].endswith("fqrdns.pcre")' \
+    -- --ip 192.0.2.7 --ptr c-192-0-2-7.hsd1.ca.comcast.net --rules "pcre:$shared/data/fqrdns.pcre"
+
+# Through real DNS.
+source "$src/tests/lib/dns-server.sh"
+work=$(mktemp -d)
+trap 'dns_server_stop; rm -rf "$work"' EXIT
+port=$(dns_free_port)
+dns_server_start "$work" "$port" "$src/tests/data/check/118.in-addr.arpa.zone" \
+    "$src/tests/data/check/ocn.ne.jp.zone"
+expect "resolved and forward-confirmed" \
+    'j["ptr"]=="p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp" and j["fcrdns"]=="pass" and j["class"]=="dynamic" and j["dns_ms"]>=0' \
+    -- --ip 118.8.132.157 --dns "127.0.0.1:$port"
+expect "unconfirmed dynamic name still counts (default)" \
+    'j["fcrdns"]=="fail" and j["class"]=="dynamic" and "not forward-confirmed" in j["evidence"]' \
+    -- --ip 118.8.132.158 --dns "127.0.0.1:$port"
+expect "no PTR is unknown-ptr, accepted by default" \
+    'j["ptr_status"]=="no-ptr" and j["class"]=="unknown-ptr" and j["action"]=="accept"' \
+    -- --ip 118.8.132.159 --dns "127.0.0.1:$port"
+closed=$(dns_closed_port)
+expect "DNS down is a temporary failure, never a reject" \
+    'j["ptr_status"]=="tempfail" and j["action"]=="accept" and "dns failure" in j["action_reason"]' \
+    -- --ip 118.8.132.157 --dns "127.0.0.1:$closed"
+
+# Bad invocations name the problem.
+if "$ip25b" check --ip not-an-ip --ptr x.jp >/dev/null 2>"$work/err"; then
+    echo "FAIL: bad --ip accepted"; fails=$((fails + 1))
+elif ! grep -q "not an IP address" "$work/err"; then
+    echo "FAIL: bad --ip message: $(cat "$work/err")"; fails=$((fails + 1))
+else pass=$((pass + 1)); fi
+
+echo "$pass passed, $fails failed"
+[ "$fails" -eq 0 ]
