@@ -105,10 +105,10 @@ std::optional<std::string> suffix_key(const Rule& r) {
             const unsigned char e = static_cast<unsigned char>(p[i + 1]);
             if (e == 'Q' || e == 'E' || e >= 0x80) return std::nullopt;
             if (std::isalnum(e)) {
-                // \d, \b, \x41, \1 ...: not a plain literal. \x{..}, \p{..},
-                // \g{..} ... carry braces that are not quantifiers.
-                if (i + 2 < end && p[i + 2] == '{' &&
-                    std::strchr("xoNpPgkK", static_cast<char>(e)) != nullptr)
+                // Only the two-byte escapes \d \w \s \h \v (and negations)
+                // and \b \B are understood; others run on (\x61, \141, \cA,
+                // \pL, \g1, \k<n> ...) and leave the rule unindexed.
+                if (std::strchr("dDwWsShHvVbB", static_cast<char>(e)) == nullptr)
                     return std::nullopt;
                 reset();
             } else {

@@ -320,8 +320,11 @@ Expected<std::vector<ResultPart>> parse_result(std::string_view s) {
             return Error{"", 0, "non-numeric replacement index \"" + std::string(name) + "\""};
         if (name.size() > 4)
             return Error{"", 0, "replacement index \"" + std::string(name) + "\" is too large"};
+        const int group = std::stoi(std::string(name));
+        if (group == 0) // Postfix substitutes groups from 1; $0 is refused
+            return Error{"", 0, "out of range replacement index \"0\""};
         flush();
-        parts.push_back(ResultPart{"", std::stoi(std::string(name))});
+        parts.push_back(ResultPart{"", group});
     }
     flush();
     return parts;

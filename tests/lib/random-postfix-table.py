@@ -10,7 +10,8 @@ import sys
 R = random.Random(int(sys.argv[1]))
 out = sys.argv[2]
 ATOMS = ["a", "b", "x", "[0-9]+", "\\.", "-", "(a|b)", "(x)?", "[a-z]{2}", "dyn", "\\d", ".",
-         "(\\.[a-z]+)"]
+         "(\\.[a-z]+)", "\\/", "(?i)B", "\\Qa.b\\E", "a{2}", "b{,2}", "x*", "[]a]", "[^.]", "\\x61",
+         "(?:a|x)"]
 
 
 def regex():
@@ -25,10 +26,10 @@ def regex():
 
 
 def result(groups):
-    parts = [R.choice(["R", "res", "x y", "$$", "a  b"])]
+    parts = [R.choice(["R", "res", "x y", "$$", "a  b", "x\t y", "$", "a $ b", "${", "$0", "$ab"])]
     if groups and R.random() < 0.5:
-        parts.append(R.choice(["$1", "${1}", "$(1)"]))
-    return " ".join(parts)
+        parts.append(R.choice(["$1", "${1}", "$(1)", "$10", "${2}"]))
+    return " ".join(parts) + R.choice(["", "", " ", "\r"])
 
 
 lines, depth = [], 0
@@ -37,16 +38,19 @@ for _ in range(R.randint(3, 25)):
     d = R.choice("/|!%@~,")
     if k < 0.1:
         bang = "!" * R.choice([0, 0, 1, 2])
-        lines.append(f"if {bang}{d}{regex()}{d}{R.choice(['', 'i'])}")
+        kw = R.choice(["if ", "IF\t", "if"])
+        lines.append(f"{kw}{bang}{d}{regex()}{d}{R.choice(['', 'i', 'x'])}{R.choice(['', ' extra'])}")
         depth += 1
     elif k < 0.17 and depth:
-        lines.append("endif")
+        lines.append(R.choice(["endif", "ENDIF", "endif extra"]))
         depth -= 1
     else:
         r = regex()
         neg = R.random() < 0.15
-        flags = R.choice(["", "", "i", "s", "x", "U", "A", "E", "m"])
-        lines.append(f"{'!' if neg else ''}{d}{r}{d}{flags} {result('(' in r and not neg)}")
+        flags = R.choice(["", "", "i", "s", "x", "U", "A", "E", "m", "X", "q"])
+        sep = R.choice([" ", "\t", ""])
+        lines.append(f"{'!' * R.choice([0, 1, 2]) if neg else ''}{d}{r}{d}{flags}{sep}"
+                     f"{result('(' in r)}")
         if R.random() < 0.1:
             lines.append("  continued")
         if R.random() < 0.05:

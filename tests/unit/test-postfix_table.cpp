@@ -128,6 +128,7 @@ BOOST_AUTO_TEST_CASE(result_macros) {
     BOOST_TEST(parse_result("$1z").error().reason.find("non-numeric") != std::string::npos);
     BOOST_TEST(parse_result("a $ b").error().reason.find("empty macro") != std::string::npos);
     BOOST_TEST(parse_result("${1").error().reason.find("unbalanced") != std::string::npos);
+    BOOST_TEST(parse_result("$0").error().reason.find("out of range") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(bad_rules_are_skipped_with_file_and_line) {
