@@ -6,11 +6,12 @@
 //      hashes lets only likely suffixes probe the hash table. Each hit is the
 //      list of rules whose regex ends in exactly that literal tail before `$`.
 //   2. One Hyperscan scan (prefilter mode: it may say "maybe" wrongly, never
-//      "no" wrongly) tells which of the non-indexed rules and `if` guards can
-//      possibly match.
-//   3. The candidates are taken in file order; for each, the enclosing guards
-//      (memoised for this lookup), the address scope and finally the PCRE2 regex
-//      decide. The first that holds answers, exactly as the linear walk would.
+//      "no" wrongly) tells which of the few non-indexed rules can possibly
+//      match.
+//   3. The candidates are taken in file order; for each, the address scope,
+//      the rule's own regex and then its enclosing `if` guards (PCRE2, each
+//      evaluated at most once per lookup) decide. The first that holds
+//      answers, exactly as the linear walk would.
 // Names holding a newline or a non-ASCII byte skip all this and take the linear
 // walk, because `$` and caseless matching treat those bytes specially.
 #include "ip25b/matcher.hpp"
@@ -104,9 +105,11 @@ std::optional<std::string> suffix_key(const Rule& r) {
             const unsigned char e = static_cast<unsigned char>(p[i + 1]);
             if (e == 'Q' || e == 'E' || e >= 0x80) return std::nullopt;
             if (std::isalnum(e)) {
-                // \d, \b, \x41, \1 ...: not a plain literal; \x{..} and \p{..}
-                // carry braces that must not be read as quantifiers.
-                if (i + 2 < end && p[i + 2] == '{') return std::nullopt;
+                // Only the two-byte escapes \d \w \s \h \v (and negations)
+                // and \b \B are understood; others run on (\x61, \141, \cA,
+                // \pL, \g1, \k<n> ...) and leave the rule unindexed.
+                if (std::strchr("dDwWsShHvVbB", static_cast<char>(e)) == nullptr)
+                    return std::nullopt;
                 reset();
             } else {
                 run += static_cast<char>(e);
@@ -325,14 +328,14 @@ void Matcher::Impl::build_index() {
 
 void Matcher::Impl::build_prefilter() {
     hs_id.assign(rules.size(), -1);
-    // Candidates for the prefilter: scanned PCRE entries and PCRE guards whose
-    // flags Hyperscan can honour (A, E and U only narrow a match, so the wider
-    // Hyperscan reading stays a superset; x has no Hyperscan flag).
+    // Candidates for the prefilter: scanned PCRE entries whose flags Hyperscan
+    // can honour (A, E and U only narrow a match, so the wider Hyperscan
+    // reading stays a superset; x has no Hyperscan flag). Guards are left to
+    // PCRE2: they are evaluated only when a rule inside them is a candidate,
+    // and nearly every name passes Hyperscan's reading of them anyway.
     std::vector<uint32_t> entries;
     for (uint32_t e : scanned)
         entries.push_back(e);
-    for (uint32_t g : guard_rule)
-        entries.push_back(g);
     std::vector<uint32_t> chosen;
     for (uint32_t e : entries) {
         const Rule& r = rules[e];
@@ -494,31 +497,31 @@ std::optional<Match> Matcher::match_linear(std::string_view name, const IpAddres
 
 std::optional<Match> Matcher::match(std::string_view name, const IpAddress* client) const {
     const Impl& m = *impl_;
+    // 1. Suffix index hits, in one right-to-left pass that lower-cases the
+    // name and hashes each suffix as it grows.
     thread_local std::string lower;
+    thread_local std::vector<uint32_t> cand;
     lower.resize(name.size());
-    for (size_t i = 0; i < name.size(); ++i) {
+    cand.clear();
+    char* const low = lower.data();
+    const uint64_t* const filter = m.filter.empty() ? nullptr : m.filter.data();
+    uint64_t h = kHashSeed;
+    std::pair<uint32_t, uint32_t> slice;
+    for (size_t i = name.size(); i-- > 0;) {
         const unsigned char c = static_cast<unsigned char>(name[i]);
         if (c >= 0x80 || c == '\n') return m.linear(name, client);
-        lower[i] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+        const unsigned char lc = c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c + 32) : c;
+        low[i] = static_cast<char>(lc);
+        h = hash_step(h, lc);
+        if (!filter) continue;
+        const uint64_t f = h >> (64 - Impl::kFilterBits);
+        if (!(filter[f >> 6] & (uint64_t{1} << (f & 63)))) continue;
+        if (m.probe(h, std::string_view(low + i, name.size() - i), slice))
+            cand.insert(cand.end(), m.lists.begin() + slice.first,
+                        m.lists.begin() + slice.first + slice.second);
     }
 
-    // 1. Suffix index hits.
-    thread_local std::vector<uint32_t> cand;
-    cand.clear();
-    if (!m.slots.empty()) {
-        uint64_t h = kHashSeed;
-        std::pair<uint32_t, uint32_t> slice;
-        for (size_t i = lower.size(); i-- > 0;) {
-            h = hash_step(h, static_cast<unsigned char>(lower[i]));
-            const uint64_t f = h >> (64 - Impl::kFilterBits);
-            if (!(m.filter[f >> 6] & (uint64_t{1} << (f & 63)))) continue;
-            if (m.probe(h, std::string_view(lower).substr(i), slice))
-                cand.insert(cand.end(), m.lists.begin() + slice.first,
-                            m.lists.begin() + slice.first + slice.second);
-        }
-    }
-
-    // 2. One prefilter scan for the scanned entries and the guards.
+    // 2. One prefilter scan for the scanned entries.
     thread_local std::vector<uint8_t> maybe;
     const bool have_hs = m.hs_db != nullptr;
     if (have_hs) {
@@ -565,13 +568,15 @@ std::optional<Match> Matcher::match(std::string_view name, const IpAddress* clie
         }
         return guard_state[g] == 1;
     };
+    // The rule's own regex runs before its guards: a candidate usually fails
+    // on its own, and then the guards (broad, unanchored) need not run.
     for (uint32_t e : cand) {
+        if (!m.scope_holds(e, client)) continue;
+        const bool holds = (m.rules[e].negated && !may_match(e)) || m.regex_holds(e, name);
+        if (!holds) continue;
         const uint32_t g = m.guard_of[e];
         if (g != kNoGuard && !guard_holds(g)) continue;
-        if (!m.scope_holds(e, client)) continue;
-        const Rule& r = m.rules[e];
-        if (r.negated && !may_match(e)) return m.answer(e, name);
-        if (m.regex_holds(e, name)) return m.answer(e, name);
+        return m.answer(e, name);
     }
     return std::nullopt;
 }

@@ -102,8 +102,9 @@ std::optional<Pattern> Parser::pattern(unsigned line, std::string_view& rest, bo
     ok = true;
     Pattern p;
     rest = trim_left(rest);
-    if (!rest.empty() && rest.front() == '!') {
-        p.negated = true;
+    // Each '!' toggles the negation (postmap reads "!!/re/" as "/re/").
+    while (!rest.empty() && rest.front() == '!') {
+        p.negated = !p.negated;
         rest = trim_left(rest.substr(1));
     }
     if (rest.empty()) {
@@ -111,7 +112,9 @@ std::optional<Pattern> Parser::pattern(unsigned line, std::string_view& rest, bo
         return std::nullopt;
     }
     const char delim = rest.front();
-    if (is_alnum(delim)) {
+    // pcre_table(5) asks for a non-alphanumeric delimiter but postmap takes
+    // any: only strict mode (lint) refuses one.
+    if (is_alnum(delim) && strict_) {
         ok = warn(line, std::string("invalid regexp delimiter '") + delim +
                             "': use a non-alphanumeric character");
         return std::nullopt;
@@ -317,8 +320,11 @@ Expected<std::vector<ResultPart>> parse_result(std::string_view s) {
             return Error{"", 0, "non-numeric replacement index \"" + std::string(name) + "\""};
         if (name.size() > 4)
             return Error{"", 0, "replacement index \"" + std::string(name) + "\" is too large"};
+        const int group = std::stoi(std::string(name));
+        if (group == 0) // Postfix substitutes groups from 1; $0 is refused
+            return Error{"", 0, "out of range replacement index \"0\""};
         flush();
-        parts.push_back(ResultPart{"", std::stoi(std::string(name))});
+        parts.push_back(ResultPart{"", group});
     }
     flush();
     return parts;

@@ -5,6 +5,8 @@
 #include <pcre2.h>
 #include <regex.h>
 
+#include <cctype>
+#include <cstring>
 #include <string>
 
 namespace ip25b {
@@ -72,11 +74,78 @@ struct Regex::Impl {
     PosixPtr posix;
     unsigned captures = 0;
 
+    // Necessary conditions PCRE2 derives when compiling, checked before the
+    // call into PCRE2 (whose fixed cost dominates a failing match on a short
+    // host name): a minimum length, the possible first bytes of an anchored
+    // pattern, and a byte every match must contain.
+    uint32_t min_length = 0;
+    bool anchored = false;
+    bool first_known = false;
+    uint8_t first_set[32] = {}; // bitmap of possible first bytes (anchored only)
+    int required = -1;          // a byte that must occur, either ASCII case
+    void study() {
+        pcre2_code* c = code.get();
+        uint32_t v = 0;
+        if (pcre2_pattern_info(c, PCRE2_INFO_MINLENGTH, &v) == 0) min_length = v;
+        uint32_t all = 0;
+        pcre2_pattern_info(c, PCRE2_INFO_ALLOPTIONS, &all);
+        anchored = (all & PCRE2_ANCHORED) != 0;
+        if (anchored && !(all & PCRE2_MULTILINE)) {
+            uint32_t type = 0;
+            pcre2_pattern_info(c, PCRE2_INFO_FIRSTCODETYPE, &type);
+            if (type == 1) {
+                uint32_t cu = 0;
+                pcre2_pattern_info(c, PCRE2_INFO_FIRSTCODEUNIT, &cu);
+                if (cu < 256) {
+                    add_first(cu);
+                    if (std::isalpha(static_cast<int>(cu))) {
+                        add_first(static_cast<uint32_t>(std::tolower(static_cast<int>(cu))));
+                        add_first(static_cast<uint32_t>(std::toupper(static_cast<int>(cu))));
+                    }
+                    first_known = true;
+                }
+            } else if (type == 0) {
+                const uint8_t* bitmap = nullptr;
+                if (pcre2_pattern_info(c, PCRE2_INFO_FIRSTBITMAP, &bitmap) == 0 && bitmap) {
+                    std::memcpy(first_set, bitmap, sizeof first_set);
+                    first_known = true;
+                }
+            }
+        }
+        uint32_t last_type = 0;
+        pcre2_pattern_info(c, PCRE2_INFO_LASTCODETYPE, &last_type);
+        if (last_type == 1) {
+            uint32_t cu = 0;
+            pcre2_pattern_info(c, PCRE2_INFO_LASTCODEUNIT, &cu);
+            if (cu < 128) required = static_cast<int>(cu);
+        }
+    }
+    void add_first(uint32_t cu) { first_set[cu >> 3] |= static_cast<uint8_t>(1u << (cu & 7)); }
+    // false: PCRE2 would certainly not match.
+    bool may_match(std::string_view s) const {
+        if (s.size() < min_length) return false;
+        if (first_known) {
+            if (s.empty()) return true; // min_length said 0: let PCRE2 decide
+            const auto b = static_cast<unsigned char>(s[0]);
+            if (!(first_set[b >> 3] & (1u << (b & 7)))) return false;
+        }
+        if (required >= 0) {
+            const char lo = static_cast<char>(std::tolower(required));
+            const char up = static_cast<char>(std::toupper(required));
+            if (!std::memchr(s.data(), lo, s.size()) &&
+                (lo == up || !std::memchr(s.data(), up, s.size())))
+                return false;
+        }
+        return true;
+    }
+
     // Runs PCRE2; on JIT stack exhaustion retries once in the interpreter,
     // which is bounded by the depth limit instead of the fixed JIT stack.
     int run_pcre(std::string_view subject, pcre2_match_data* md) const {
         auto subj = reinterpret_cast<PCRE2_SPTR>(subject.data());
-        int rc = pcre2_match(code.get(), subj, subject.size(), 0, 0, md, context.get());
+        // pcre2_jit_match skips pcre2_match's argument checks: the fast path.
+        int rc = jit ? pcre2_jit_match(code.get(), subj, subject.size(), 0, 0, md, context.get())
+                     : pcre2_match(code.get(), subj, subject.size(), 0, 0, md, context.get());
         if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
             rc = pcre2_match(code.get(), subj, subject.size(), 0, PCRE2_NO_JIT, md, context.get());
         return rc;
@@ -132,6 +201,7 @@ Expected<Regex> Regex::compile(std::string_view pattern, RuleSyntax syntax, bool
     uint32_t n = 0;
     pcre2_pattern_info(impl->code.get(), PCRE2_INFO_CAPTURECOUNT, &n);
     impl->captures = n;
+    impl->study();
     // A pattern the JIT refuses still works in the interpreter.
     if (jit) impl->jit = pcre2_jit_compile(impl->code.get(), PCRE2_JIT_COMPLETE) == 0;
     impl->context.reset(pcre2_match_context_create(nullptr));
@@ -147,6 +217,7 @@ MatchOutcome Regex::match(std::string_view subject) const {
         regmatch_t m[1];
         return r.run_posix(subject, 0, m);
     }
+    if (!r.may_match(subject)) return MatchOutcome::NoMatch;
     pcre2_match_data* md = thread_match_data(1);
     if (!md) return MatchOutcome::Error;
     int rc = r.run_pcre(subject, md);

@@ -105,6 +105,19 @@ BOOST_AUTO_TEST_CASE(unindexable_rules_still_answer_in_order) {
     BOOST_TEST(m.stats().scanned >= 5u);
 }
 
+BOOST_AUTO_TEST_CASE(multi_byte_escapes_before_the_tail_are_not_read_as_literals) {
+    // Found by the random-table test: "\x61$" once indexed under "61".
+    auto m = table("/\\x61$/ hex\n/\\142\\.jp$/ octal\n/\\cAz$/ ctrl\n/[0-9]\\pLq$/ prop\n"
+                   "/(a)\\1k$/ backref\n/\\d\\.x\\.jp$/ digit\n");
+    BOOST_TEST(answer(m, "1-A") == "hex");
+    BOOST_TEST(answer(m, "b.jp") == "octal");
+    BOOST_TEST(answer(m, "aak") == "backref");
+    BOOST_TEST(answer(m, "1.x.jp") == "digit");
+    BOOST_TEST(answer(m, "1xq") == "prop");
+    BOOST_TEST(answer(m, "61") == "-");
+    BOOST_TEST(m.stats().indexed == 1u); // only \d\.x\.jp$
+}
+
 BOOST_AUTO_TEST_CASE(pathological_pattern_is_cut_off_and_counted) {
     auto m = table("/(a+)+$/ boom\n/!$/ bang\n");
     const std::string name = std::string(60, 'a') + "!";

@@ -61,6 +61,14 @@ BOOST_AUTO_TEST_CASE(delimiters_and_escapes) {
     BOOST_TEST(t.rules[3].pattern == "^spa ce$");
 }
 
+BOOST_AUTO_TEST_CASE(each_bang_toggles_negation) {
+    auto t = parse("!!/^a$/ two\n! ! ! /^b$/ three\nif !!/^c/\nendif\n");
+    BOOST_REQUIRE(t.rules.size() == 4u);
+    BOOST_TEST(!t.rules[0].negated);
+    BOOST_TEST(t.rules[1].negated);
+    BOOST_TEST(!t.rules[2].negated);
+}
+
 BOOST_AUTO_TEST_CASE(pcre_flags_toggle) {
     auto t = parse("/a/i r\n/b/s r\n/c/mxAEU r\n/d/X r\n/e/q r\n");
     BOOST_REQUIRE(t.rules.size() == 4u);
@@ -120,6 +128,7 @@ BOOST_AUTO_TEST_CASE(result_macros) {
     BOOST_TEST(parse_result("$1z").error().reason.find("non-numeric") != std::string::npos);
     BOOST_TEST(parse_result("a $ b").error().reason.find("empty macro") != std::string::npos);
     BOOST_TEST(parse_result("${1").error().reason.find("unbalanced") != std::string::npos);
+    BOOST_TEST(parse_result("$0").error().reason.find("out of range") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(bad_rules_are_skipped_with_file_and_line) {
@@ -163,9 +172,12 @@ BOOST_AUTO_TEST_CASE(hostile_table_content) {
     // Invalid UTF-8 is just bytes to a non-UTF pattern.
     auto u = parse("/^caf\xc3$/ bad-utf8\n/^\xff\xfe$/ y\n");
     BOOST_TEST(u.rules.size() == 2u);
-    // Alphanumeric delimiter.
+    // Alphanumeric delimiter: postmap takes it, strict mode refuses it.
     auto d = parse("!a^xa r\n");
-    BOOST_TEST(warned(d, 1, "invalid regexp delimiter"));
+    BOOST_REQUIRE(d.rules.size() == 1u);
+    BOOST_TEST(d.rules[0].pattern == "^x");
+    auto ds = parse_postfix_table("!a^xa r\n", "t.pcre", RuleSyntax::Pcre, TableStrictness::Strict);
+    BOOST_TEST(ds.error().reason.find("invalid regexp delimiter") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(table_spec_dispatch) {

@@ -16,7 +16,9 @@
 using namespace ip25b;
 
 namespace ip25b {
-std::ostream& operator<<(std::ostream& o, MatchOutcome m) { return o << to_string(m); }
+std::ostream& operator<<(std::ostream& o, MatchOutcome m) {
+    return o << to_string(m);
+}
 } // namespace ip25b
 
 BOOST_AUTO_TEST_CASE(pcre_matches_caseless_and_captures) {
