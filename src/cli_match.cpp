@@ -1,7 +1,9 @@
 // cli_match.cpp — `ip25b match`: postmap -q - for pcre:/regexp: tables, faster.
 //
 // Reads one name per line on stdin and prints `name<TAB>result` for each name
-// a table answers, as `postmap -q - pcre:FILE` does. Several --table options
+// a table answers, as `postmap -q - pcre:FILE` does. The project's rule files
+// (and directories of them) are accepted too; their answer is the rule's
+// action, id and ISP ("dynamic ocn-pool OCN"). Several --table options
 // are consulted in order (the first table that answers wins). Lines that are
 // not host names (hostname_problem) are refused on stderr with their line
 // number and reading goes on. Exit status as postmap's: 0 when at least one
@@ -9,7 +11,7 @@
 #include "ip25b/cli.hpp"
 #include "ip25b/dns_name.hpp"
 #include "ip25b/matcher.hpp"
-#include "ip25b/postfix_table.hpp"
+#include "ip25b/rule_source.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -98,11 +100,38 @@ class LineReader {
     bool eof_ = false;
 };
 
+// A table's answer is its result text; a rule file's is what the rule says.
+void put_answer(Output& out, const Match& m) {
+    const Rule& r = *m.rule;
+    switch (r.action) {
+    case RuleAction::Result:
+        out.put(m.result);
+        return;
+    case RuleAction::Dynamic:
+        out.put("dynamic ");
+        break;
+    case RuleAction::Exception:
+        out.put("exception ");
+        break;
+    case RuleAction::Allow:
+        out.put("allow ");
+        break;
+    case RuleAction::IfBegin:
+    case RuleAction::IfEnd:
+        return; // never an answer
+    }
+    out.put(r.id);
+    if (!r.isp.empty()) {
+        out.put(" ");
+        out.put(r.isp);
+    }
+}
+
 int run_match(const MatchOptions& opt) {
     std::vector<Rule> rules;
     const auto strictness = opt.strict ? TableStrictness::Strict : TableStrictness::Postfix;
     for (const auto& spec : opt.tables) {
-        auto loaded = load_table_spec(spec, strictness);
+        auto loaded = load_rule_source(spec, strictness);
         if (!loaded) {
             std::fprintf(stderr, "ip25b match: %s\n", loaded.error().to_string().c_str());
             return 2;
@@ -151,7 +180,7 @@ int run_match(const MatchOptions& opt) {
         any = true;
         out.put(line);
         out.put("\t");
-        out.put(m->result);
+        put_answer(out, *m);
         if (opt.explain) {
             const Rule& r = *m->rule;
             out.put("\t");
@@ -178,10 +207,12 @@ int run_match(const MatchOptions& opt) {
 void add_match_command(CLI::App& app, int& exit_code) {
     auto opt = std::make_shared<MatchOptions>();
     auto* cmd = app.add_subcommand(
-        "match", "Look up names read on stdin in Postfix tables, like postmap -q - TABLE");
+        "match",
+        "Look up names read on stdin in Postfix tables or rule files, like postmap -q - TABLE");
     cmd->add_option(
            "-t,--table", opt->tables,
-           "Table to consult, pcre:FILE or regexp:FILE; repeat to consult several in order")
+           "Table to consult: pcre:FILE, regexp:FILE, a *.toml rule file or a directory of "
+           "them; repeat to consult several in order")
         ->required();
     cmd->add_flag("--explain", opt->explain,
                   "Append the deciding rule's file:line and pattern to each answer");

@@ -1,18 +1,17 @@
 // rule_source.cpp — dispatch of a rule-source string to the right reader.
 #include "ip25b/rule_source.hpp"
 
-#include "ip25b/postfix_table.hpp"
 #include "ip25b/rule_file.hpp"
 
 #include <filesystem>
 
 namespace ip25b {
 
-Expected<RuleSource> load_rule_source(std::string_view spec) {
+Expected<RuleSource> load_rule_source(std::string_view spec, TableStrictness strictness) {
     RuleSource out;
     out.spec = std::string(spec);
     if (spec.starts_with("pcre:") || spec.starts_with("regexp:")) {
-        auto table = load_table_spec(spec);
+        auto table = load_table_spec(spec, strictness);
         if (!table) return table.error();
         out.rules = std::move(table->rules);
         out.warnings = std::move(table->warnings);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "ip25b/error.hpp"
+#include "ip25b/postfix_table.hpp"
 #include "ip25b/rule.hpp"
 
 #include <string>
@@ -23,6 +24,8 @@ struct RuleSource {
     std::vector<Error> warnings;    // lines Postfix would skip with a warning
 };
 
-Expected<RuleSource> load_rule_source(std::string_view spec);
+// `strictness` applies to Postfix tables (rule files are always strict).
+Expected<RuleSource> load_rule_source(std::string_view spec,
+                                      TableStrictness strictness = TableStrictness::Postfix);
 
 } // namespace ip25b

@@ -67,6 +67,17 @@ expect "DNS down is a temporary failure, never a reject" \
     'j["ptr_status"]=="tempfail" and j["action"]=="accept" and "dns failure" in j["action_reason"]' \
     -- --ip 118.8.132.157 --dns "127.0.0.1:$closed"
 
+# `ip25b match` answers from the project's rule files too, first match across sources.
+got=$(printf '%s\n' p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp softbank126112255110.biz.bbtec.net \
+    mail-pl1-x643.google.com mx.example.jp |
+    "$ip25b" match -t "$src/rules/allowlist" -t "$src/rules/isp" || true)
+want=$(printf '%s\t%s\n' p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp "dynamic ocn-pool OCN" \
+    softbank126112255110.biz.bbtec.net "exception softbank-biz SoftBank BB" \
+    mail-pl1-x643.google.com "allow google Google (Gmail, Google Workspace)")
+if [ "$got" = "$want" ]; then pass=$((pass + 1)); else
+    echo "FAIL: match with rule files"; diff <(echo "$want") <(echo "$got"); fails=$((fails + 1))
+fi
+
 # Bad invocations name the problem.
 if "$ip25b" check --ip not-an-ip --ptr x.jp >/dev/null 2>"$work/err"; then
     echo "FAIL: bad --ip accepted"; fails=$((fails + 1))
