@@ -1,14 +1,23 @@
 // dns_name.cpp — host-name checks; see dns_name.hpp for the accepted syntax.
 #include "ip25b/dns_name.hpp"
 
+#include <array>
+#include <cstdio>
+
 namespace ip25b {
 
-static bool host_char(unsigned char c) {
-    // '_' is not legal in host names but is common in real PTR data; it is
-    // harmless for matching and logging, so it is accepted.
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
-}
+// '_' is not legal in host names but is common in real PTR data; it is
+// harmless for matching and logging, so it is accepted. A table, because this
+// runs on every name `ip25b match` reads and every PTR the resolver returns.
+static constexpr auto kHostChar = [] {
+    std::array<bool, 256> t{};
+    for (int c = 'a'; c <= 'z'; ++c) t[c] = t[c - 'a' + 'A'] = true;
+    for (int c = '0'; c <= '9'; ++c) t[c] = true;
+    t['-'] = t['_'] = true;
+    return t;
+}();
+
+static bool host_char(unsigned char c) { return kHostChar[c]; }
 
 std::optional<std::string> hostname_problem(std::string_view name) {
     if (!name.empty() && name.back() == '.') name.remove_suffix(1);

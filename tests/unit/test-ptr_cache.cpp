@@ -2,6 +2,8 @@
 #define BOOST_TEST_MODULE ptr_cache
 #include <boost/test/unit_test.hpp>
 
+#include <fmt/format.h>
+
 #include "ip25b/ptr_cache.hpp"
 
 namespace ip25b {
@@ -156,7 +158,7 @@ BOOST_AUTO_TEST_CASE(many_entries_stay_bounded) {
     auto t0 = Clock::now();
     for (uint32_t i = 0; i < 5000; ++i)
         c.put(IpAddress::v4(0xC6120000u + i),
-              confirmed("h" + std::to_string(i) + ".example.test", 100), t0);
+              confirmed(fmt::format("h{}.example.test", i), 100), t0);
     auto st = c.stats();
     BOOST_TEST(st.entries == 1000u);
     BOOST_TEST(st.evictions == 4000u);
@@ -165,7 +167,7 @@ BOOST_AUTO_TEST_CASE(many_entries_stay_bounded) {
         auto r = c.get(IpAddress::v4(0xC6120000u + i), t0);
         if (!r) continue;
         ++found;
-        BOOST_TEST(r->name == "h" + std::to_string(i) + ".example.test");
+        BOOST_TEST(r->name == fmt::format("h{}.example.test", i));
     }
     BOOST_TEST(found == 1000u);
     c.clear();
