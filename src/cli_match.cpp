@@ -162,6 +162,7 @@ int run_match(const MatchOptions& opt) {
     bool truncated = false;
     unsigned long lineno = 0;
     bool any = false;
+    Match found;
     while (in.next(line, length, truncated)) {
         ++lineno;
         std::optional<std::string> problem;
@@ -175,8 +176,8 @@ int run_match(const MatchOptions& opt) {
             std::fprintf(stderr, "ip25b match: stdin:%lu: refused: %s\n", lineno, problem->c_str());
             continue;
         }
-        auto m = matcher->match(line);
-        if (!m) continue;
+        if (!matcher->match(line, nullptr, found)) continue;
+        const Match* m = &found;
         any = true;
         out.put(line);
         out.put("\t");

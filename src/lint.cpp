@@ -472,7 +472,10 @@ void cross_file(const std::vector<Built>& built, Sink& sink) {
 
 std::string LintFinding::to_string() const {
     std::string s = file;
-    if (line) s += ":" + std::to_string(line);
+    if (line) {
+        s += ':';
+        s += std::to_string(line);
+    }
     s += ": ";
     if (severity == LintSeverity::Warning) s += "warning: ";
     return s + reason;

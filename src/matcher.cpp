@@ -259,7 +259,8 @@ struct Matcher::Impl {
         return std::any_of(scope.begin(), scope.end(),
                            [&](const Cidr& c) { return c.contains(*client); });
     }
-    Match answer(uint32_t entry, std::string_view name) const;
+    void answer(uint32_t entry, std::string_view name, Match& out) const;
+    bool lookup(std::string_view name, const IpAddress* client, Match& out) const;
     std::optional<Match> linear(std::string_view name, const IpAddress* client) const;
 };
 
@@ -388,14 +389,16 @@ hs_scratch_t* Matcher::Impl::thread_scratch() const {
     return ts.scratch;
 }
 
-Match Matcher::Impl::answer(uint32_t entry, std::string_view name) const {
-    Match m;
+// Fills `m` in place, so a caller that looks up many names reuses the
+// result's buffer instead of allocating one per answer.
+void Matcher::Impl::answer(uint32_t entry, std::string_view name, Match& m) const {
     m.rule = &rules[entry];
+    m.result.clear();
     const auto& ps = parts[entry];
     if (!needs_groups[entry]) {
         for (const auto& p : ps)
             m.result += p.text;
-        return m;
+        return;
     }
     thread_local std::vector<Group> groups;
     if (regex[entry]->match(name, groups) != MatchOutcome::Match) groups.clear();
@@ -407,7 +410,6 @@ Match Matcher::Impl::answer(uint32_t entry, std::string_view name) const {
             m.result.append(name.substr(g.begin, g.end - g.begin));
         }
     }
-    return m;
 }
 
 std::optional<Match> Matcher::Impl::linear(std::string_view name, const IpAddress* client) const {
@@ -425,8 +427,10 @@ std::optional<Match> Matcher::Impl::linear(std::string_view name, const IpAddres
             continue;
         }
         if (!scope_holds(static_cast<uint32_t>(i), client)) continue;
-        if (regex_holds(static_cast<uint32_t>(i), name))
-            return answer(static_cast<uint32_t>(i), name);
+        if (!regex_holds(static_cast<uint32_t>(i), name)) continue;
+        Match m;
+        answer(static_cast<uint32_t>(i), name, m);
+        return m;
     }
     return std::nullopt;
 }
@@ -496,7 +500,23 @@ std::optional<Match> Matcher::match_linear(std::string_view name, const IpAddres
 }
 
 std::optional<Match> Matcher::match(std::string_view name, const IpAddress* client) const {
-    const Impl& m = *impl_;
+    Match out;
+    if (!impl_->lookup(name, client, out)) return std::nullopt;
+    return out;
+}
+
+bool Matcher::match(std::string_view name, const IpAddress* client, Match& out) const {
+    return impl_->lookup(name, client, out);
+}
+
+bool Matcher::Impl::lookup(std::string_view name, const IpAddress* client, Match& out) const {
+    const Impl& m = *this;
+    // The linear walk answers names the index cannot take (non-ASCII, newline).
+    auto walk = [&] {
+        auto r = m.linear(name, client);
+        if (r) out = std::move(*r);
+        return r.has_value();
+    };
     // 1. Suffix index hits, in one right-to-left pass that lower-cases the
     // name and hashes each suffix as it grows.
     thread_local std::string lower;
@@ -509,7 +529,7 @@ std::optional<Match> Matcher::match(std::string_view name, const IpAddress* clie
     std::pair<uint32_t, uint32_t> slice;
     for (size_t i = name.size(); i-- > 0;) {
         const unsigned char c = static_cast<unsigned char>(name[i]);
-        if (c >= 0x80 || c == '\n') return m.linear(name, client);
+        if (c >= 0x80 || c == '\n') return walk();
         const unsigned char lc = c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c + 32) : c;
         low[i] = static_cast<char>(lc);
         h = hash_step(h, lc);
@@ -527,7 +547,7 @@ std::optional<Match> Matcher::match(std::string_view name, const IpAddress* clie
     if (have_hs) {
         maybe.assign(m.hs_count, 0);
         hs_scratch_t* scratch = m.thread_scratch();
-        if (!scratch) return m.linear(name, client);
+        if (!scratch) return walk();
         auto on_match = [](unsigned id, unsigned long long, unsigned long long, unsigned,
                            void* ctx) -> int {
             static_cast<uint8_t*>(ctx)[id] = 1;
@@ -535,7 +555,7 @@ std::optional<Match> Matcher::match(std::string_view name, const IpAddress* clie
         };
         if (hs_scan(m.hs_db.get(), name.data(), static_cast<unsigned>(name.size()), 0, scratch,
                     on_match, maybe.data()) != HS_SUCCESS)
-            return m.linear(name, client);
+            return walk();
     }
     // Whether entry e's regex may match (false: it certainly does not).
     auto may_match = [&](uint32_t e) {
@@ -576,9 +596,10 @@ std::optional<Match> Matcher::match(std::string_view name, const IpAddress* clie
         if (!holds) continue;
         const uint32_t g = m.guard_of[e];
         if (g != kNoGuard && !guard_holds(g)) continue;
-        return m.answer(e, name);
+        m.answer(e, name, out);
+        return true;
     }
-    return std::nullopt;
+    return false;
 }
 
 const std::vector<Rule>& Matcher::rules() const {

@@ -77,11 +77,13 @@ Report build_report(const std::vector<std::istream*>& inputs) {
             if (!str(j, "auth").empty() && !ip.empty()) authenticated.insert(ip);
             if (!refused(action)) continue;
             const std::string isp = str(j, "isp");
+            // "file:line id", as `ip25b check` names a rule.
             std::string rule = str(j, "rule_file");
             if (auto ln = j.find("rule_line");
                 ln != j.end() && ln->is_number_unsigned() && *ln != 0)
-                rule += ":" + std::to_string(ln->get<unsigned>());
-            if (!str(j, "rule").empty()) rule += (rule.empty() ? "" : " ") + str(j, "rule");
+                rule += fmt::format(":{}", ln->get<unsigned>());
+            if (const std::string id = str(j, "rule"); !id.empty())
+                rule += rule.empty() ? id : " " + id;
             ++r.refused_by_isp[isp.empty() ? "(none)" : isp];
             ++r.refused_by_rule[rule.empty() ? "(" + cls + ")" : rule];
             const std::string day = str(j, "time").substr(0, 10);

@@ -30,10 +30,10 @@ struct Match {
 };
 
 struct MatcherStats {
-    size_t rules = 0;      // matchable entries (guards excluded)
-    size_t indexed = 0;    // reached through the suffix index
-    size_t scanned = 0;    // evaluated for every name (prefiltered)
-    size_t suffixes = 0;   // distinct index keys
+    size_t rules = 0;          // matchable entries (guards excluded)
+    size_t indexed = 0;        // reached through the suffix index
+    size_t scanned = 0;        // evaluated for every name (prefiltered)
+    size_t suffixes = 0;       // distinct index keys
     size_t limit_exceeded = 0; // regex runs stopped by the PCRE2 limits (counted as no match)
 };
 
@@ -46,6 +46,9 @@ class Matcher {
     // `name` as received (any case). `client` is needed only for scoped rules:
     // a scoped rule never matches when client is null or outside its scope.
     std::optional<Match> match(std::string_view name, const IpAddress* client = nullptr) const;
+    // The same answer written into `out` (false: no rule matched), for loops
+    // over many names that reuse out.result's buffer.
+    bool match(std::string_view name, const IpAddress* client, Match& out) const;
 
     // The reference answer: walks every entry in order. For tests and lint.
     std::optional<Match> match_linear(std::string_view name,
