@@ -275,7 +275,14 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
     if (!c) return SMFIS_CONTINUE;
     std::lock_guard lock(c->m);
     std::string rcpt = strip_brackets(argv ? argv[0] : nullptr);
-    return apply(ctx, c->session.rcpt(rcpt, macro(ctx, "i"), classify_for(*c)));
+    const StepResult r = c->session.rcpt(rcpt, macro(ctx, "i"), classify_for(*c));
+    // Accepted with nothing left to add: tell the MTA it may skip this milter
+    // for the rest of the message. Every milter command costs libmilter a
+    // round of thread hand-offs, and end-of-message is one of the few left.
+    // The record keeps the recipients seen up to here.
+    if (r.reply == Reply::Continue && c->session.decided() && !c->session.header_to_add())
+        return SMFIS_ACCEPT;
+    return apply(ctx, r);
 }
 
 sfsistat on_eom(SMFICTX* ctx) {

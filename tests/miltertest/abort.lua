@@ -6,7 +6,7 @@ local conn = session("127.0.0.3", "[127.0.0.3]", "<a@example.net>", nil, "QABORT
 ok(mt.abort(conn), "abort after MAIL")
 ok(mt.macro(conn, SMFIC_MAIL, "i", "QABORT2"), "mail macros")
 ok(mt.mailfrom(conn, "<again@example.net>"), "second mailfrom")
-check(rcpt(conn, "<b@example.org>") == SMFIR_CONTINUE, "second transaction accepted")
+check(rcpt(conn, "<b@example.org>") == SMFIR_ACCEPT, "second transaction accepted")
 mt.disconnect(conn)
 -- abrupt close in the middle of a dynamic client's session (lookup in flight)
 local c2 = session("127.0.0.2", "[127.0.0.2]", "<bot@example.net>", nil, "QDROP")

@@ -1,9 +1,7 @@
 -- The same dynamic client passes once it authenticated ({auth_authen} at MAIL).
 dofile(dir .. "/common.lua")
 local conn = session("127.0.0.2", "[127.0.0.2]", "<user@isp.test>", "user", "QAUTH1")
-check(rcpt(conn, "<friend@example.org>") == SMFIR_CONTINUE, "RCPT of an authenticated session")
--- DATA, headers and body were negotiated away (miltertest exits on them).
-ok(mt.eom(conn), "eom")
-check(mt.getreply(conn) == SMFIR_CONTINUE, "end of message continues")
-check(not mt.eom_check(conn, MT_HDRADD), "no header added")
+-- Accepted with nothing to add: the milter lets the MTA skip it for the rest
+-- of the message (no end-of-message round trip, no header).
+check(rcpt(conn, "<friend@example.org>") == SMFIR_ACCEPT, "RCPT of an authenticated session")
 mt.disconnect(conn)

@@ -5,7 +5,7 @@
 dofile(dir .. "/common.lua")
 for _, ip in ipairs({"127.0.0.3", "127.0.0.4"}) do
     local conn = session(ip, "[" .. ip .. "]", "<a@example.net>", nil, "QOK" .. ip)
-    check(rcpt(conn, "<b@example.org>") == SMFIR_CONTINUE, ip .. " accepted")
+    check(rcpt(conn, "<b@example.org>") == SMFIR_ACCEPT, ip .. " accepted")
     mt.disconnect(conn)
 end
 local c5 = session("127.0.0.5", "[127.0.0.5]", "<a@example.net>", nil, "QUNCONF5")
