@@ -9,6 +9,8 @@
 //     ours whose client was misconfigured to send on port 25 without AUTH).
 #include "ip25b/report.hpp"
 
+#include "ip25b/dns_name.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -97,15 +99,10 @@ Report build_report(const std::vector<std::istream*>& inputs) {
             ++c.s.refusals;
             c.days.insert(day);
             if (auto s = str(j, "sender"); !s.empty() && c.senders.size() < 3) c.senders.insert(s);
-            const std::string helo = str(j, "helo");
-            auto lower = [](std::string s) {
-                for (char& ch : s)
-                    if (ch >= 'A' && ch <= 'Z') ch = char(ch - 'A' + 'a');
-                return s;
-            };
-            if (!helo.empty() && j.value("fcrdns", false) && lower(helo) == lower(ptr))
-                c.helo_equals_ptr = true;
-            if (has_mta_token(lower(ptr)) || has_mta_token(lower(helo))) c.mta_token = true;
+            const std::string helo = normalize_hostname(str(j, "helo"));
+            const std::string name = normalize_hostname(ptr);
+            if (!helo.empty() && j.value("fcrdns", false) && helo == name) c.helo_equals_ptr = true;
+            if (has_mta_token(name) || has_mta_token(helo)) c.mta_token = true;
         }
     for (auto& [ip, c] : clients) {
         if (authenticated.count(ip))
