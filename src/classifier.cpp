@@ -117,7 +117,8 @@ Verdict Classifier::classify(const IpAddress& client, const PtrResult& ptr) cons
     case PtrStatus::NoPtr:
         return unknown("no PTR record");
     case PtrStatus::Malformed:
-        return unknown("malformed PTR answer" + (ptr.detail.empty() ? "" : ": " + ptr.detail));
+        return unknown("malformed PTR answer" + (ptr.detail.empty() ? "" : ": " + ptr.detail),
+                       true);
     case PtrStatus::Unconfirmed:
         if (impl_->config.require_fcrdns || ptr.name.empty())
             return unknown("PTR " + ptr.name + " does not forward-confirm");

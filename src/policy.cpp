@@ -37,7 +37,7 @@ Action never_permanent(Action a) {
 
 bool is_temporary(const Classified& c) {
     return c.verdict.temporary ||
-           (c.verdict.cls == ClientClass::UnknownPtr && c.ptr.status == PtrStatus::TempFail);
+           (c.verdict.cls == ClientClass::UnknownPtr && is_dns_failure(c.ptr.status));
 }
 
 void split_code(std::string_view code, std::string& rcode, std::string& xcode) {

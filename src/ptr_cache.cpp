@@ -96,7 +96,7 @@ PtrCache::PtrCache(PtrCacheOptions options) : options_(options), impl_(std::make
 PtrCache::~PtrCache() = default;
 
 uint32_t PtrCache::lifetime(const PtrResult& r) const {
-    if (r.status == PtrStatus::TempFail) return options_.tempfail_ttl;
+    if (is_dns_failure(r.status)) return options_.tempfail_ttl;
     return std::clamp(r.ttl, options_.min_ttl, options_.max_ttl);
 }
 

@@ -406,8 +406,8 @@ struct Resolver::Impl {
         }
         std::string why;
         auto msg = dns::parse_message(abuf, size_t(alen), &why);
-        if (!msg) {
-            c.state = NameCheck::NotConfirmed;
+        if (!msg) { // garbage is a DNS failure, not "no address" (is_dns_failure)
+            c.state = NameCheck::Failed;
             c.why = c.name + " " + rr + ": malformed answer: " + why;
             return;
         }
@@ -440,7 +440,7 @@ struct Resolver::Impl {
             }
             if (any || !cname) break;
             if (++c.hops > opt.max_cname_hops) {
-                c.state = NameCheck::NotConfirmed;
+                c.state = NameCheck::Failed;
                 c.why = c.name + " " + rr + ": CNAME chain too long";
                 return;
             }

@@ -4,11 +4,12 @@
 // DNS round trip in front of every connection. The cache holds one compact entry per
 // address (the status, the PTR names, the confirmed one, a short detail) and decides how
 // long an answer stays:
-//   - Confirmed / Unconfirmed / NoPtr / Malformed: the answer's TTL clamped to
-//     [min_ttl, max_ttl]. (For NoPtr the resolver sets the TTL from the SOA in the
-//     answer, RFC 2308, or its configured negative TTL.)
-//   - TempFail: `tempfail_ttl` seconds (0 = never cached), so a DNS outage does not make
-//     every connection from one address wait for the full deadline again, yet heals fast.
+//   - Confirmed / Unconfirmed / NoPtr: the answer's TTL clamped to [min_ttl, max_ttl].
+//     (For NoPtr the resolver sets the TTL from the SOA in the answer, RFC 2308, or its
+//     configured negative TTL.)
+//   - TempFail and Malformed (is_dns_failure): `tempfail_ttl` seconds (0 = never cached),
+//     so a DNS outage or a garbled answer does not make every connection from one address
+//     wait for the full deadline again, yet heals fast.
 // The size is bounded; when full, CLOCK (second chance) picks the entry to drop, with
 // expired entries going first. Time is passed in, so tests need no sleeping.
 // Thread-safe: one mutex; a hit costs a lookup and copying the names.

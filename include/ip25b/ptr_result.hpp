@@ -18,8 +18,17 @@ enum class PtrStatus : uint8_t {
     Unconfirmed, // PTR names exist, none forward-confirms
     NoPtr,       // NXDOMAIN or NODATA for the reverse name
     TempFail,    // timeout, SERVFAIL, REFUSED, no server reachable
-    Malformed,   // an answer we refuse to use (bad bytes, over-long labels, garbage)
+    Malformed,   // an answer we refuse to use (bad bytes, over-long labels, loops, garbage)
 };
+
+// Only NXDOMAIN/NODATA says "this address has no name". A garbled, truncated,
+// looping or inconsistent answer says nothing about the client: like a timeout
+// it is a DNS failure, cached briefly and answered by the `dns_failure` policy,
+// never evidence for a permanent refusal (Postfix, too, retries on a malformed
+// reply).
+constexpr bool is_dns_failure(PtrStatus s) {
+    return s == PtrStatus::TempFail || s == PtrStatus::Malformed;
+}
 
 constexpr std::string_view to_string(PtrStatus s) {
     switch (s) {

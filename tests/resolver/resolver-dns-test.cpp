@@ -316,6 +316,10 @@ BOOST_AUTO_TEST_CASE(broken_answers) {
         BOOST_TEST(contains(it->second.detail, c.detail), c.addr << ": " << it->second.detail);
         BOOST_TEST(it->second.names.empty());
     }
+    // Garbage is DNS trouble: cached no longer than a timeout, never for negative_ttl.
+    auto again = r->lookup(ip("198.51.100.9"));
+    BOOST_TEST(again.from_cache);
+    BOOST_TEST(again.ttl <= o.tempfail_ttl, again.ttl);
 }
 
 // On its own resolver: when the TCP connection fails, c-ares 1.18 closes every socket

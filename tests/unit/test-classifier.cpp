@@ -100,8 +100,11 @@ BOOST_AUTO_TEST_CASE(dns_outcomes_map_to_unknown_ptr) {
     BOOST_TEST(v.evidence.find("SERVFAIL") != std::string::npos);
     p.status = PtrStatus::NoPtr;
     BOOST_TEST(!c->classify(ip("192.0.2.1"), p).temporary);
+    // A garbled answer is DNS trouble, never evidence: temporary, like a timeout.
     p.status = PtrStatus::Malformed;
-    BOOST_TEST(to_string(c->classify(ip("192.0.2.1"), p).cls) == "unknown-ptr");
+    auto garbled = c->classify(ip("192.0.2.1"), p);
+    BOOST_TEST(to_string(garbled.cls) == "unknown-ptr");
+    BOOST_TEST(garbled.temporary);
     // A name nobody validated (e.g. from `check --ptr`) never reaches the matcher.
     auto bad = c->classify(ip("192.0.2.1"), confirmed(std::string("a\0b.ocn.ne.jp", 13)));
     BOOST_TEST(to_string(bad.cls) == "unknown-ptr");

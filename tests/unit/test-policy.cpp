@@ -124,6 +124,9 @@ BOOST_AUTO_TEST_CASE(failures_are_never_permanent) {
     // Even when a classifier forgot the flag, UnknownPtr after TempFail is a failure.
     temp.verdict.temporary = false;
     BOOST_TEST((p.action_for(temp) == Action::Tempfail));
+    // A garbled answer with unknown_ptr = reject is DNS trouble, not a 550.
+    auto garbled = classified(ClientClass::UnknownPtr, "", "", PtrStatus::Malformed, "");
+    BOOST_TEST((p.action_for(garbled) == Action::Tempfail));
     // A temporary verdict that names an ISP is not subject to its override.
     auto temp_isp = classified(ClientClass::Dynamic, "OCN", "r", PtrStatus::TempFail);
     BOOST_TEST((p.action_for(temp_isp) == Action::Tempfail));
