@@ -155,12 +155,4 @@ std::string Cidr::to_string() const {
     return network_.to_string() + "/" + std::to_string(prefix_len_);
 }
 
-bool CidrSet::contains(const IpAddress& addr) const { return find(addr) != nullptr; }
-
-const Cidr* CidrSet::find(const IpAddress& addr) const {
-    for (const auto& c : items_)
-        if (c.contains(addr)) return &c;
-    return nullptr;
-}
-
 } // namespace ip25b

@@ -33,7 +33,6 @@ struct Entry {
     PtrStatus status = PtrStatus::TempFail;
     uint8_t chosen = kNone; // index of `name` within the names, kNone if empty
     bool referenced = false;
-    bool used = false;
     int64_t expires_ms = 0; // steady clock, milliseconds since its epoch
     std::string blob;
 };
@@ -54,7 +53,6 @@ struct PtrCache::Impl {
 
     void release(uint32_t slot) {
         index.erase(slots[slot].key);
-        slots[slot].used = false;
         std::string().swap(slots[slot].blob);
         free_slots.push_back(slot);
     }
@@ -172,7 +170,6 @@ void PtrCache::put(const IpAddress& addr, const PtrResult& result, Clock::time_p
     e.status = result.status;
     e.chosen = chosen;
     e.referenced = false;
-    e.used = true;
     e.expires_ms = now_ms + int64_t(life) * 1000;
     e.blob = std::move(blob);
     ++impl_->st.inserts;

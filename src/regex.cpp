@@ -254,9 +254,6 @@ MatchOutcome Regex::match(std::string_view subject, std::vector<Group>& groups) 
 unsigned Regex::capture_count() const {
     return impl_->captures;
 }
-RuleSyntax Regex::syntax() const {
-    return impl_->syntax;
-}
 bool Regex::jit_compiled() const {
     return impl_->jit;
 }

@@ -71,18 +71,4 @@ class Cidr {
     unsigned prefix_len_ = 0;
 };
 
-// A list of prefixes answering "is this address in any of them". Lists here
-// are short (operator config, rule scopes), so a linear scan is the honest choice.
-class CidrSet {
-  public:
-    void add(const Cidr& c) { items_.push_back(c); }
-    bool contains(const IpAddress& addr) const;
-    const Cidr* find(const IpAddress& addr) const;
-    bool empty() const { return items_.empty(); }
-    const std::vector<Cidr>& items() const { return items_; }
-
-  private:
-    std::vector<Cidr> items_;
-};
-
 } // namespace ip25b

@@ -60,7 +60,6 @@ class Regex {
     MatchOutcome match(std::string_view subject, std::vector<Group>& groups) const;
 
     unsigned capture_count() const;
-    RuleSyntax syntax() const;
     bool jit_compiled() const;
 
     Regex(Regex&&) noexcept;
