@@ -10,8 +10,12 @@ export IP25B_SHARED_DIR=${IP25B_SHARED_DIR:-$src/../shared}
 
 missing=""
 [ -r "$IP25B_SHARED_DIR/data/fqrdns.pcre" ] || missing="$missing fqrdns.pcre"
-ls /usr/share/spamassassin/20_dynrdns.cf /var/lib/spamassassin/*/updates_spamassassin_org/20_dynrdns.cf \
-    >/dev/null 2>&1 || [ -n "${SA_RULES_DIR:-}" ] || missing="$missing spamassassin"
+sa=""
+for f in "${SA_RULES_DIR:-/nonexistent}/20_dynrdns.cf" /usr/share/spamassassin/20_dynrdns.cf \
+    /var/lib/spamassassin/*/updates_spamassassin_org/20_dynrdns.cf; do
+    [ -r "$f" ] && sa=$f
+done
+[ -n "$sa" ] || missing="$missing spamassassin"
 command -v perl >/dev/null || missing="$missing perl"
 if [ -n "$missing" ]; then
     echo "missing:$missing"
