@@ -132,6 +132,14 @@ def cmd_score(rows, d, json_out):
         vals = list(t.values())[1:]
         print(f"{label:<8} {t['n']:>5} | " + " | ".join(f"{pct(v, t['n']):>15}" for v in vals))
     print(f"{'all':<8} {len(rows):>5}")
+    # Where the dynamic names ip25b misses come from, so rule writers see
+    # which regions their ISP files do not cover yet.
+    dyn = [r for r in rows if r["label"] == "dynamic"]
+    by_region = Counter(region(r["cc"]) for r in dyn)
+    refused_region = Counter(region(r["cc"]) for r in dyn
+                             if r["ip25b"]["action"] in ("reject", "tempfail"))
+    print("\nip25b on dynamic names by region: " + ", ".join(
+        f"{reg} {refused_region[reg]}/{n}" for reg, n in by_region.most_common()))
 
     limit = int(os.environ.get("BENCH_ACCURACY_FAILURES", "40"))
     def show(title, rs):
