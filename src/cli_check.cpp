@@ -4,7 +4,8 @@
 // --ptr, or resolved and forward-confirmed through --dns / the config's
 // servers), classification, policy action and reply — and prints every step's
 // evidence, so an operator or postmaster can ask "why was this client refused"
-// and "what would happen if". Without --config and --rules it uses the shipped
+// and "what would happen if". --batch judges a file of clients with one rule
+// load, for benchmarks over thousands of names. Without --config and --rules it uses the shipped
 // allowlist and ISP rules with the default policy.
 #include "ip25b/classifier.hpp"
 #include "ip25b/cli.hpp"
@@ -15,8 +16,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
+#include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
 
 namespace ip25b::cli {
 
@@ -28,6 +32,7 @@ struct CheckOptions {
     std::string config;
     std::vector<std::string> rules;
     std::vector<std::string> dns;
+    std::string batch;
     bool json = false;
 };
 
@@ -43,47 +48,70 @@ std::string_view fcrdns_word(const PtrResult& p, bool given) {
     }
 }
 
-int run_check(const CheckOptions& o) {
-    auto fail = [](const std::string& why) {
-        std::cerr << "ip25b check: " << why << "\n";
-        return 2;
-    };
-    auto client = IpAddress::parse(o.ip);
-    if (!client) return fail("not an IP address: " + o.ip);
+// Everything a check needs that does not depend on the client: loaded once,
+// so that a batch judges thousands of names with one rule load.
+struct Checker {
+    Config config;
+    std::shared_ptr<const Classifier> classifier;
+    std::optional<Policy> policy;
+    std::unique_ptr<Resolver> resolver; // created on the first name that needs DNS
+};
 
+// One client's verdict, as the milter would reach it.
+struct CheckResult {
+    IpAddress client;
+    Classified c;
+    bool given = false;
+    Action action = Action::Accept;
+    std::string why;
+    std::string reply;
+};
+
+Expected<Checker> make_checker(const CheckOptions& o) {
     auto config = o.config.empty() ? parse_config("", "(defaults)", "") : load_config(o.config);
-    if (!config) return fail(config.error().to_string());
+    if (!config) return config.error();
     if (!o.rules.empty()) config->rules.rules = o.rules;
     if (o.config.empty() && o.rules.empty())
         config->rules.rules = {std::string(IP25B_RULES_DIR) + "/allowlist",
                                std::string(IP25B_RULES_DIR) + "/isp"};
     for (const auto& d : o.dns)
-        if (!valid_dns_server(d)) return fail("--dns " + d + ": expected HOST[:PORT] or [V6]:PORT");
+        if (!valid_dns_server(d))
+            return Error{"", 0, "--dns " + d + ": expected HOST[:PORT] or [V6]:PORT"};
     if (!o.dns.empty()) config->dns.servers = o.dns;
 
     auto classifier = Classifier::load(config->rules);
-    if (!classifier) return fail(classifier.error().to_string());
-    Policy policy(config->policy);
+    if (!classifier) return classifier.error();
+    Checker k;
+    k.config = std::move(*config);
+    k.classifier = std::move(*classifier);
+    k.policy.emplace(k.config.policy);
+    return k;
+}
 
-    Classified c;
+Expected<CheckResult> check_one(Checker& k, const IpAddress& client, const std::string& ptr) {
+    CheckResult r{client, {}, !ptr.empty(), Action::Accept, {}, {}};
+    Classified& c = r.c;
+    const Policy& policy = *k.policy;
     std::string exempt;
     ConnectInfo info;
     info.client = client;
     if (auto why = policy.exemption(info)) exempt = *why;
 
-    const bool given = !o.ptr.empty();
-    if (given) {
+    if (r.given) {
         c.ptr.status = PtrStatus::Confirmed;
-        c.ptr.name = o.ptr;
-        c.ptr.names = {o.ptr};
+        c.ptr.name = ptr;
+        c.ptr.names = {ptr};
         c.ptr.detail = "given with --ptr";
     } else {
-        auto resolver = Resolver::create(resolver_options(config->dns));
-        if (!resolver) return fail(resolver.error().to_string());
-        c.ptr = (*resolver)->lookup(*client);
+        if (!k.resolver) {
+            auto resolver = Resolver::create(resolver_options(k.config.dns));
+            if (!resolver) return resolver.error();
+            k.resolver = std::move(*resolver);
+        }
+        c.ptr = k.resolver->lookup(client);
         c.looked_up = true;
     }
-    c.verdict = (*classifier)->classify(*client, c.ptr);
+    c.verdict = k.classifier->classify(client, c.ptr);
     if (!exempt.empty()) {
         // The milter never judges an exempt client; show what it would have been.
         c.verdict.evidence = "exempt (" + exempt +
@@ -91,50 +119,53 @@ int run_check(const CheckOptions& o) {
                              ", " + c.verdict.evidence;
         c.verdict.cls = ClientClass::Allowlisted;
     }
-    std::string why;
-    Action action = exempt.empty() ? policy.action_for(c, &why) : Action::Accept;
-    if (!exempt.empty()) why = "exempt: " + exempt;
-    std::string reply;
-    if (action == Action::Reject || action == Action::Tempfail) {
-        auto r = policy.reply_for(action, c, &*client);
-        reply = r.rcode + " " + r.xcode + " " + r.plain_text;
+    r.action = exempt.empty() ? policy.action_for(c, &r.why) : Action::Accept;
+    if (!exempt.empty()) r.why = "exempt: " + exempt;
+    if (r.action == Action::Reject || r.action == Action::Tempfail) {
+        auto reply = policy.reply_for(r.action, c, &client);
+        r.reply = reply.rcode + " " + reply.xcode + " " + reply.plain_text;
     }
-    const Verdict& v = c.verdict;
-    const double dns_ms = double(c.ptr.elapsed.count()) / 1000.0;
+    return r;
+}
 
-    if (o.json) {
-        nlohmann::json j = {
-            {"ip", client->to_string()},
-            {"ptr", c.ptr.name.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.ptr.name)},
-            {"ptr_status", to_string(c.ptr.status)},
-            {"class", to_string(v.cls)},
-            {"isp", v.isp.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.isp)},
-            {"rule", v.rule.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.rule)},
-            {"source", v.file.empty() ? nlohmann::json(nullptr)
-                                      : nlohmann::json{{"file", v.file}, {"line", v.line}}},
-            {"action", to_string(action)},
-            {"action_reason", why},
-            {"evidence", v.evidence},
-            {"fcrdns", fcrdns_word(c.ptr, given)},
-        };
-        if (!reply.empty()) j["reply"] = reply;
-        if (!v.result.empty()) j["result"] = v.result;
-        if (c.looked_up) {
-            j["dns_ms"] = dns_ms;
-            j["ptr_names"] = c.ptr.names;
-            if (!c.ptr.detail.empty()) j["dns_detail"] = c.ptr.detail;
-            j["from_cache"] = c.ptr.from_cache;
-        }
-        std::cout << j.dump() << "\n";
-        return 0;
+nlohmann::json to_json(const CheckResult& r) {
+    const Classified& c = r.c;
+    const Verdict& v = c.verdict;
+    nlohmann::json j = {
+        {"ip", r.client.to_string()},
+        {"ptr", c.ptr.name.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.ptr.name)},
+        {"ptr_status", to_string(c.ptr.status)},
+        {"class", to_string(v.cls)},
+        {"isp", v.isp.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.isp)},
+        {"rule", v.rule.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.rule)},
+        {"source", v.file.empty() ? nlohmann::json(nullptr)
+                                  : nlohmann::json{{"file", v.file}, {"line", v.line}}},
+        {"action", to_string(r.action)},
+        {"action_reason", r.why},
+        {"evidence", v.evidence},
+        {"fcrdns", fcrdns_word(c.ptr, r.given)},
+    };
+    if (!r.reply.empty()) j["reply"] = r.reply;
+    if (!v.result.empty()) j["result"] = v.result;
+    if (c.looked_up) {
+        j["dns_ms"] = double(c.ptr.elapsed.count()) / 1000.0;
+        j["ptr_names"] = c.ptr.names;
+        if (!c.ptr.detail.empty()) j["dns_detail"] = c.ptr.detail;
+        j["from_cache"] = c.ptr.from_cache;
     }
-    std::cout << fmt::format("ip:       {}\n", client->to_string());
+    return j;
+}
+
+void print_text(const CheckResult& r) {
+    const Classified& c = r.c;
+    const Verdict& v = c.verdict;
+    std::cout << fmt::format("ip:       {}\n", r.client.to_string());
     std::cout << fmt::format("ptr:      {} ({}{})\n", c.ptr.name.empty() ? "-" : c.ptr.name,
                              to_string(c.ptr.status),
                              c.ptr.detail.empty() ? "" : ", " + c.ptr.detail);
     if (c.looked_up)
         std::cout << fmt::format(
-            "dns:      {:.1f} ms, names: {}\n", dns_ms,
+            "dns:      {:.1f} ms, names: {}\n", double(c.ptr.elapsed.count()) / 1000.0,
             c.ptr.names.empty() ? "-" : fmt::format("{}", fmt::join(c.ptr.names, " ")));
     std::cout << fmt::format("class:    {}\n", to_string(v.cls));
     if (!v.isp.empty()) std::cout << fmt::format("isp:      {}\n", v.isp);
@@ -142,9 +173,70 @@ int run_check(const CheckOptions& o) {
     if (!v.file.empty()) std::cout << fmt::format("source:   {}:{}\n", v.file, v.line);
     if (!v.result.empty()) std::cout << fmt::format("result:   {}\n", v.result);
     std::cout << fmt::format("evidence: {}\n", v.evidence);
-    std::cout << fmt::format("action:   {} ({})\n", to_string(action), why);
-    if (!reply.empty()) std::cout << fmt::format("reply:    {}\n", reply);
+    std::cout << fmt::format("action:   {} ({})\n", to_string(r.action), r.why);
+    if (!r.reply.empty()) std::cout << fmt::format("reply:    {}\n", r.reply);
+}
+
+int fail(const std::string& why) {
+    std::cerr << "ip25b check: " << why << "\n";
+    return 2;
+}
+
+int run_check(const CheckOptions& o) {
+    auto client = IpAddress::parse(o.ip);
+    if (!client) return fail("not an IP address: " + o.ip);
+    auto checker = make_checker(o);
+    if (!checker) return fail(checker.error().to_string());
+    auto r = check_one(*checker, *client, o.ptr);
+    if (!r) return fail(r.error().to_string());
+    if (o.json)
+        std::cout << to_json(*r).dump() << "\n";
+    else
+        print_text(*r);
     return 0;
+}
+
+// --batch: "IP [PTR]" per line ('#' comments and blank lines skipped), one
+// JSON line out per name, through the same check_one as a single check. A
+// line that cannot be judged is reported as FILE:LINE: reason on stderr and
+// as {"line":N,"error":...} on stdout, so output stays one line per input
+// name; the exit status is then 1.
+int run_batch(const CheckOptions& o) {
+    auto checker = make_checker(o);
+    if (!checker) return fail(checker.error().to_string());
+    std::ifstream file;
+    std::istream* in = &std::cin;
+    const std::string name = o.batch == "-" ? "(stdin)" : o.batch;
+    if (o.batch != "-") {
+        file.open(o.batch);
+        if (!file) return fail(o.batch + ": cannot open");
+        in = &file;
+    }
+    int errors = 0;
+    std::string line;
+    for (size_t lineno = 1; std::getline(*in, line); ++lineno) {
+        std::istringstream words(line);
+        std::string ip, ptr, extra;
+        words >> ip;
+        if (ip.empty() || ip[0] == '#') continue;
+        words >> ptr >> extra;
+        std::string error;
+        if (!extra.empty())
+            error = "expected \"IP [PTR]\", found more words";
+        else if (auto client = IpAddress::parse(ip); !client)
+            error = "not an IP address: " + ip;
+        else if (auto r = check_one(*checker, *client, ptr); !r)
+            error = r.error().to_string();
+        else {
+            std::cout << to_json(*r).dump() << "\n";
+            continue;
+        }
+        std::cerr << fmt::format("{}:{}: {}\n", name, lineno, error);
+        std::cout << nlohmann::json{{"line", lineno}, {"error", error}}.dump() << "\n";
+        ++errors;
+    }
+    if (in->bad()) return fail(name + ": read error");
+    return errors ? 1 : 0;
 }
 
 } // namespace
@@ -153,7 +245,7 @@ void add_check_command(CLI::App& app, int& exit_code) {
     auto opts = std::make_shared<CheckOptions>();
     auto* cmd = app.add_subcommand("check", "Classify one client and show the verdict, its "
                                             "evidence and the configured action");
-    cmd->add_option("--ip", opts->ip, "Client address (IPv4 or IPv6)")->required();
+    auto* ip = cmd->add_option("--ip", opts->ip, "Client address (IPv4 or IPv6)");
     cmd->add_option("--ptr", opts->ptr,
                     "Client PTR name; skips DNS and treats the name as forward-confirmed");
     cmd->add_option("-c,--config", opts->config,
@@ -164,7 +256,16 @@ void add_check_command(CLI::App& app, int& exit_code) {
                     "replaces the config's rules");
     cmd->add_option("--dns", opts->dns, "Name server HOST[:PORT] or [V6]:PORT; repeatable");
     cmd->add_flag("--json", opts->json, "One JSON object instead of text");
-    cmd->callback([opts, &exit_code] { exit_code = run_check(*opts); });
+    auto* batch = cmd->add_option("--batch", opts->batch,
+                                  "Judge many clients: FILE (or - for stdin) of \"IP [PTR]\" "
+                                  "lines, one --json line out per name");
+    ip->excludes(batch);
+    cmd->callback([opts, &exit_code] {
+        if (opts->batch.empty() && opts->ip.empty())
+            exit_code = fail("--ip or --batch is required");
+        else
+            exit_code = opts->batch.empty() ? run_check(*opts) : run_batch(*opts);
+    });
 }
 
 } // namespace ip25b::cli

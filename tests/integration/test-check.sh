@@ -78,6 +78,46 @@ if [ "$got" = "$want" ]; then pass=$((pass + 1)); else
     echo "FAIL: match with rule files"; diff <(echo "$want") <(echo "$got"); fails=$((fails + 1))
 fi
 
+# --batch: one JSON line per "IP [PTR]" line, identical to the single check of
+# the same client (the same verdict path), and a bad line reported as
+# FILE:LINE without losing the lines after it.
+cat >"$work/batch.txt" <<'BATCH'
+# comment lines and blank lines are skipped
+
+118.8.132.157 p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp
+126.112.255.110 softbank126112255110.biz.bbtec.net
+127.0.0.5 p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp
+2001:db8::25 mx1.example.jp
+BATCH
+: >"$work/batch.want"
+while read -r bip bptr; do
+    case "$bip" in '#'* | '') continue ;; esac
+    "$ip25b" check --json --ip "$bip" --ptr "$bptr" >>"$work/batch.want"
+done <"$work/batch.txt"
+if "$ip25b" check --batch "$work/batch.txt" >"$work/batch.got" 2>"$work/batch.err" &&
+    diff "$work/batch.want" "$work/batch.got" >/dev/null && [ ! -s "$work/batch.err" ] &&
+    [ "$(wc -l <"$work/batch.got")" -eq 4 ]; then pass=$((pass + 1)); else
+    echo "FAIL: --batch differs from single checks"; diff "$work/batch.want" "$work/batch.got"
+    cat "$work/batch.err"; fails=$((fails + 1))
+fi
+if "$ip25b" check --batch - <"$work/batch.txt" | cmp -s - "$work/batch.want"; then pass=$((pass + 1)); else
+    echo "FAIL: --batch - (stdin) differs from single checks"; fails=$((fails + 1))
+fi
+printf '118.8.132.157 p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp\nbogus x.example\n192.0.2.9 a b\n2001:db8::25 mx1.example.jp\n' >"$work/bad.txt"
+rc=0
+"$ip25b" check --batch "$work/bad.txt" >"$work/bad.got" 2>"$work/bad.err" || rc=$?
+if [ "$rc" -eq 1 ] && [ "$(wc -l <"$work/bad.got")" -eq 4 ] &&
+    grep -q "bad.txt:2: not an IP address: bogus" "$work/bad.err" &&
+    grep -q "bad.txt:3: expected" "$work/bad.err" &&
+    sed -n 2p "$work/bad.got" | grep -q '"line":2' &&
+    sed -n 4p "$work/bad.got" | grep -q '"ptr":"mx1.example.jp"'; then pass=$((pass + 1)); else
+    echo "FAIL: --batch bad lines (rc=$rc)"; cat "$work/bad.got" "$work/bad.err"; fails=$((fails + 1))
+fi
+if "$ip25b" check --batch "$work/batch.txt" --ip 192.0.2.1 >/dev/null 2>&1 ||
+    "$ip25b" check >/dev/null 2>&1; then
+    echo "FAIL: --batch with --ip, or neither, accepted"; fails=$((fails + 1))
+else pass=$((pass + 1)); fi
+
 # Bad invocations name the problem.
 if "$ip25b" check --ip not-an-ip --ptr x.jp >/dev/null 2>"$work/err"; then
     echo "FAIL: bad --ip accepted"; fails=$((fails + 1))
