@@ -76,12 +76,12 @@ ctl_perm=$(stat -c '%a %G' "$sock.ctl" 2>/dev/null)
 useradd -M -N -g "$grp" -s /usr/sbin/nologin "u$grp" && e2e_on_exit "userdel u$grp"
 probe='import socket,sys
 s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print("connected")'
-if setpriv --reuid="u$grp" --regid="$grp" --clear-groups python3 -c "$probe" "$sock" >"$w/probe.out" 2>&1; then
+if setpriv --reuid="u$grp" --regid="$grp" --clear-groups /usr/bin/python3 -c "$probe" "$sock" >"$w/probe.out" 2>&1; then
     ok "a member of the socket group can connect"
 else not_ok "a member of the socket group cannot connect: $(cat "$w/probe.out")"; fi
-if setpriv --reuid=nobody --regid=nogroup --clear-groups python3 -c "$probe" "$sock" >/dev/null 2>&1; then
-    not_ok "a user outside the group could connect"
-else ok "a user outside the group cannot connect"; fi
+if setpriv --reuid=daemon --regid=daemon --clear-groups /usr/bin/python3 -c "$probe" "$sock" >"$w/probe2.out" 2>&1; then
+    not_ok "a user outside the group (daemon) could connect"
+else expect "a user outside the group (daemon) cannot connect" "$w/probe2.out" 'PermissionError'; fi
 
 # second instance: same pid file, then same socket
 PID=
@@ -99,8 +99,7 @@ kill -USR2 "$first"
 if wait_file_grep "$w/a.out" 'counters: sessions' 5 && pid_alive "$first"; then ok "SIGUSR2 logs the counters and the milter keeps running"; else
     not_ok "SIGUSR2"; tail -5 "$w/a.out"; fi
 
-# rotation: rename + USR1 -> the next records go to a new file, owned by the service user
-python3 "$E2E_SOURCE_DIR/tests/lib/milter-client.py" --help >/dev/null 2>&1 || true
+# (rotation by rename + SIGUSR1 is tested through Postfix: test-postfix-ops.sh)
 PID=$first
 stop_pid "$first" 15
 for f in "$sock" "$sock.ctl" "$pidf"; do
@@ -110,12 +109,9 @@ done
 # stale files from a crash are replaced
 start "$w/d.out" -p "unix:$sock" -P "$pidf" -u nobody || { not_ok "restart"; cat "$w/d.out"; }
 crashed=$PID
-kill -KILL "$crashed"   # the supervisor: nothing cleans up
-wait "$crashed" 2>/dev/null
-sleep 0.5
-# the milter child (now orphaned) still holds the socket: stop it by its pid
-child=$(pgrep -P 1 -f "ip25b-milter -f -c $conf" | head -1)
-[ -n "$child" ] && kill -KILL "$child" 2>/dev/null
+child=$(pgrep -P "$crashed" | head -1) # the milter under the supervisor
+kill -KILL "$crashed" "$child"           # a crash: nothing cleans up
+{ wait "$crashed"; } 2>/dev/null
 sleep 0.3
 [ -e "$sock" ] && [ -e "$pidf" ] && ok "a killed instance leaves stale socket and pid file" || not_ok "no stale files to test with"
 if start "$w/e.out" -p "unix:$sock" -P "$pidf" -u nobody; then ok "stale socket and pid file are replaced"; else
