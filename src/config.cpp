@@ -486,7 +486,8 @@ Expected<Config> load_config(const std::string& path) {
     // POSIX I/O: the operator needs the reason (permissions after a privilege
     // drop, a missing file), which iostreams do not keep.
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Error{path, 0, std::string("cannot open config file: ") + std::strerror(errno)};
+    if (fd < 0)
+        return Error{path, 0, std::string("cannot open config file: ") + std::strerror(errno)};
     std::string text;
     char chunk[8192];
     for (;;) {

@@ -61,7 +61,8 @@ struct ControlServer::Thread {
 };
 
 std::optional<ControlRequest> parse_control_request(std::string_view line, std::string& error) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+        line.remove_suffix(1);
     ControlRequest r;
     if (line == "status") return r;
     if (line == "rules") {
@@ -165,8 +166,8 @@ Expected<std::unique_ptr<ControlServer>> ControlServer::listen(const std::string
 }
 
 std::optional<Error> ControlServer::set_access(unsigned mode, int uid, int gid) const {
-    if ((uid >= 0 || gid >= 0) && ::chown(path_.c_str(), static_cast<uid_t>(uid),
-                                          static_cast<gid_t>(gid)) != 0)
+    if ((uid >= 0 || gid >= 0) &&
+        ::chown(path_.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)
         return Error{path_, 0, errno_text("chown")};
     if (::chmod(path_.c_str(), mode) != 0) return Error{path_, 0, errno_text("chmod")};
     return std::nullopt;

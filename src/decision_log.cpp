@@ -129,14 +129,12 @@ std::string DecisionLog::to_json(const DecisionRecord& r) {
 }
 
 std::string DecisionLog::to_line(const DecisionRecord& r) {
-    std::string s = r.session + ": " + r.action +
-                    (r.dry_run ? " (dry-run: would " + (r.would.empty() ? r.action : r.would) + ")"
-                               : "") +
-                    (r.refused_before_auth.empty()
-                         ? ""
-                         : " (" + r.refused_before_auth + " lifted by AUTH)") +
-                    " client=" + (r.client_ip.empty() ? "unknown" : r.client_ip) +
-                    " ptr=" + (r.ptr.empty() ? r.ptr_status : r.ptr) + " class=" + r.cls;
+    std::string s =
+        r.session + ": " + r.action +
+        (r.dry_run ? " (dry-run: would " + (r.would.empty() ? r.action : r.would) + ")" : "") +
+        (r.refused_before_auth.empty() ? "" : " (" + r.refused_before_auth + " lifted by AUTH)") +
+        " client=" + (r.client_ip.empty() ? "unknown" : r.client_ip) +
+        " ptr=" + (r.ptr.empty() ? r.ptr_status : r.ptr) + " class=" + r.cls;
     if (!r.isp.empty()) s += " isp=\"" + r.isp + "\"";
     if (!r.rule.empty()) s += " rule=\"" + r.rule + "\"";
     s += " stage=" + r.stage;

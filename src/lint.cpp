@@ -561,8 +561,8 @@ LintReport lint_rule_sources(const std::vector<std::string>& specs) {
         if (std::filesystem::is_directory(spec, ec)) {
             auto files = load_rule_directory(spec);
             if (!files) {
-                load_errors.push_back({LintSeverity::Error, files.error().file,
-                                       files.error().line, files.error().reason});
+                load_errors.push_back({LintSeverity::Error, files.error().file, files.error().line,
+                                       files.error().reason});
                 continue;
             }
             for (auto& f : *files)

@@ -170,10 +170,10 @@ nlohmann::json Metrics::to_json(const Snapshot& s, bool with_rules) {
     j["dns"] = {{"lookups", s.dns_count}, {"sum_seconds", s.dns_sum_seconds}, {"buckets", buckets}};
     if (s.resolver) {
         const auto& r = *s.resolver;
-        j["cache"] = {{"hits", r.cache_hits},     {"misses", r.cache_misses},
-                      {"size", r.cache.entries},  {"evictions", r.cache.evictions},
-                      {"queries", r.queries},     {"timeouts", r.timeouts},
-                      {"failures", r.failures},   {"in_flight", r.in_flight}};
+        j["cache"] = {{"hits", r.cache_hits},    {"misses", r.cache_misses},
+                      {"size", r.cache.entries}, {"evictions", r.cache.evictions},
+                      {"queries", r.queries},    {"timeouts", r.timeouts},
+                      {"failures", r.failures},  {"in_flight", r.in_flight}};
     }
     nlohmann::json errors = nlohmann::json::object();
     for (size_t e = 0; e < kMetricErrors; ++e)
@@ -207,12 +207,14 @@ std::string Metrics::to_prometheus(const Snapshot& s) {
          "Decision records by client class and action (dry runs under the action they would "
          "have taken).");
     for (const auto& d : s.decisions)
-        out += fmt::format("ip25b_decisions_total{{class=\"{}\",action=\"{}\",dry_run=\"{}\"}} {}\n",
-                           label(d.cls), label(d.action), d.dry_run ? "true" : "false", d.count);
+        out +=
+            fmt::format("ip25b_decisions_total{{class=\"{}\",action=\"{}\",dry_run=\"{}\"}} {}\n",
+                        label(d.cls), label(d.action), d.dry_run ? "true" : "false", d.count);
     head("ip25b_late_auth_passes_total", "counter",
          "Sessions refused first, then authenticated and passed.");
     out += fmt::format("ip25b_late_auth_passes_total {}\n", s.late_auth_passes);
-    head("ip25b_dns_lookup_seconds", "histogram", "Wall time of the PTR lookups sessions waited for.");
+    head("ip25b_dns_lookup_seconds", "histogram",
+         "Wall time of the PTR lookups sessions waited for.");
     uint64_t cumulative = 0;
     for (size_t b = 0; b < s.dns_buckets.size(); ++b) {
         cumulative += s.dns_buckets[b];
@@ -242,7 +244,8 @@ std::string Metrics::to_prometheus(const Snapshot& s) {
     out += fmt::format("ip25b_rule_set_generation {}\n", s.rules.generation);
     head("ip25b_rule_set_load_seconds", "gauge", "Time to load and check the rule set in force.");
     out += fmt::format("ip25b_rule_set_load_seconds {}\n", number(s.rules.load_seconds));
-    head("ip25b_rule_set_loaded_timestamp_seconds", "gauge", "When the rule set in force was loaded.");
+    head("ip25b_rule_set_loaded_timestamp_seconds", "gauge",
+         "When the rule set in force was loaded.");
     out += fmt::format("ip25b_rule_set_loaded_timestamp_seconds {}\n", s.rules.loaded_at);
     head("ip25b_rule_files", "gauge", "Rule files in the set in force.");
     out += fmt::format("ip25b_rule_files {}\n", s.rules.file_names.size());
@@ -252,10 +255,9 @@ std::string Metrics::to_prometheus(const Snapshot& s) {
 }
 
 std::string Metrics::to_text(const Snapshot& s) {
-    std::string out =
-        fmt::format("sessions {} ({} open); rule set {} ({} files, loaded in {:.3f} s)",
-                    s.sessions, s.sessions_active, s.rules.generation, s.rules.file_names.size(),
-                    s.rules.load_seconds);
+    std::string out = fmt::format(
+        "sessions {} ({} open); rule set {} ({} files, loaded in {:.3f} s)", s.sessions,
+        s.sessions_active, s.rules.generation, s.rules.file_names.size(), s.rules.load_seconds);
     std::string decisions;
     for (const auto& d : s.decisions)
         decisions += fmt::format("{}{} {}{}={}", decisions.empty() ? "" : ", ", d.cls,

@@ -19,7 +19,8 @@ int handle_metrics(mg_connection* conn, void* cbdata) {
     auto* impl = static_cast<MetricsHttp::Impl*>(cbdata);
     const mg_request_info* ri = mg_get_request_info(conn);
     if (!ri || !ri->request_method ||
-        (std::strcmp(ri->request_method, "GET") != 0 && std::strcmp(ri->request_method, "HEAD") != 0)) {
+        (std::strcmp(ri->request_method, "GET") != 0 &&
+         std::strcmp(ri->request_method, "HEAD") != 0)) {
         mg_send_http_error(conn, 405, "%s", "only GET\n");
         return 405;
     }
@@ -43,18 +44,23 @@ int quiet_log(const mg_connection*, const char*) {
 } // namespace
 
 Expected<std::unique_ptr<MetricsHttp>> MetricsHttp::start(const std::string& listen,
-                                                           Render render) {
+                                                          Render render) {
     static std::once_flag init;
     std::call_once(init, [] { mg_init_library(0); });
     std::unique_ptr<MetricsHttp> m(new MetricsHttp());
     m->impl_ = std::make_unique<Impl>();
     m->impl_->render = std::move(render);
     // civetweb wants "[::1]:9125" for IPv6 and "127.0.0.1:9125" for IPv4, as written.
-    const char* options[] = {"listening_ports",    listen.c_str(),
-                             "num_threads",        "2",
-                             "enable_directory_listing", "no",
-                             "request_timeout_ms", "5000",
-                             "enable_keep_alive",  "no",
+    const char* options[] = {"listening_ports",
+                             listen.c_str(),
+                             "num_threads",
+                             "2",
+                             "enable_directory_listing",
+                             "no",
+                             "request_timeout_ms",
+                             "5000",
+                             "enable_keep_alive",
+                             "no",
                              nullptr};
     mg_callbacks callbacks;
     std::memset(&callbacks, 0, sizeof callbacks);

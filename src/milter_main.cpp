@@ -284,11 +284,10 @@ int run_milter(const CommandLine& cl, const Config& config, const SocketAccess& 
     }
     if (control) control->serve(answer_control);
 
-    spdlog::info("listening on {}; rule set 1: {}{}{}", mc.socket,
-                 rt.value()->classifier->summary(),
-                 control ? "; control socket " + control->path() : std::string(),
-                 http ? "; metrics on http://" + config.metrics.listen + "/metrics"
-                      : std::string());
+    spdlog::info(
+        "listening on {}; rule set 1: {}{}{}", mc.socket, rt.value()->classifier->summary(),
+        control ? "; control socket " + control->path() : std::string(),
+        http ? "; metrics on http://" + config.metrics.listen + "/metrics" : std::string());
     report_ready(ready_fd, "ok");
 
     int rc = MI_SUCCESS;

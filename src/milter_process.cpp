@@ -37,9 +37,11 @@ Expected<std::unique_ptr<PidFile>> PidFile::acquire(const std::string& path) {
         ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
         ::close(fd);
         std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("?");
-        while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+        while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' '))
+            pid.pop_back();
         if (e == EWOULDBLOCK)
-            return Error{path, 0, "another instance is running (pid " + pid + ") and holds this pid file"};
+            return Error{path, 0,
+                         "another instance is running (pid " + pid + ") and holds this pid file"};
         return Error{path, 0, std::string("cannot lock pid file: ") + std::strerror(e)};
     }
     auto p = std::make_unique<PidFile>();
@@ -94,7 +96,8 @@ std::optional<Error> check_socket_free(const std::string& spec) {
     if (path.empty()) return std::nullopt;
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
-    if (!S_ISSOCK(st.st_mode)) return Error{path, 0, "exists and is not a socket; not replacing it"};
+    if (!S_ISSOCK(st.st_mode))
+        return Error{path, 0, "exists and is not a socket; not replacing it"};
     if (unix_socket_is_live(path))
         return Error{path, 0, "another instance is listening on this socket"};
     return std::nullopt; // stale: libmilter replaces it

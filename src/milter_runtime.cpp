@@ -45,9 +45,9 @@ std::optional<Error> lint_verdict(const ClassifierConfig& rules) {
         if (!errors) continue;
         for (const LintFinding& f : report.findings) {
             if (f.severity != LintSeverity::Error) continue;
-            std::string more = errors > 1 ? " (and " + std::to_string(errors - 1) +
-                                                " more; see ip25b lint)"
-                                          : std::string();
+            std::string more =
+                errors > 1 ? " (and " + std::to_string(errors - 1) + " more; see ip25b lint)"
+                           : std::string();
             return Error{f.file, f.line, "lint: " + f.reason + more};
         }
     }

@@ -42,7 +42,7 @@ struct DecisionRecord {
     bool dry_run = false;
     std::string would;               // dry run only: the action the policy chose
     std::string refused_before_auth; // "reject"/"tempfail" lifted by a later AUTH
-    std::string reply; // the SMTP reply sent, when the action replied
+    std::string reply;               // the SMTP reply sent, when the action replied
     std::string helo;
     std::string sender;
     std::vector<std::string> recipients;

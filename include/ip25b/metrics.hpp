@@ -48,7 +48,7 @@ struct RuleSetInfo {
 };
 
 // Upper bounds (ms) of the DNS latency histogram buckets; +Inf is implied.
-inline constexpr std::array<double, 12> kDnsBucketsMs = {1,   2,   5,    10,   25,   50,
+inline constexpr std::array<double, 12> kDnsBucketsMs = {1,   2,   5,   10,   25,   50,
                                                          100, 250, 500, 1000, 2500, 5000};
 
 class Metrics {

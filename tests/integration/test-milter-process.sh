@@ -134,6 +134,22 @@ else
 fi
 [ ! -e "$pidf" ] && ok "failed start-up removed its pid file" || not_ok "failed start-up left $pidf"
 
+# -u, and the service user cannot write the decision log's directory: the
+# log is opened after the drop, so the start fails (with the reason), and the
+# root supervisor still removes the pid file and socket in root's directory.
+mkdir -p "$w/rootonly"
+chmod 755 "$w/rootonly"
+sed "s|^json_file = .*|json_file = \"$w/rootonly/decisions.jsonl\"|" "$conf" >"$w/ro.conf"
+if "$milter" -f -c "$w/ro.conf" -p "unix:$sock" -P "$pidf" -u nobody >"$w/h.out" 2>&1; then
+    not_ok "start with an unwritable log directory succeeded"
+else
+    expect "decision log opened as the service user: Permission denied" "$w/h.out" \
+        "rootonly/decisions\.jsonl.*cannot open decision log: Permission denied"
+fi
+[ ! -e "$pidf" ] && [ ! -e "$sock" ] && [ ! -e "$sock.ctl" ] &&
+    ok "failed start-up with -u: pid file and sockets removed by the supervisor" ||
+    not_ok "failed start-up with -u left: $(ls "$run")"
+
 # config open failure carries errno text
 chmod 600 "$conf"
 if setpriv --reuid=nobody --regid=nogroup --clear-groups "$milter" -n -c "$conf" >"$w/g.out" 2>&1; then

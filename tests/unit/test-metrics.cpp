@@ -43,12 +43,18 @@ BOOST_AUTO_TEST_CASE(counts_and_renders) {
     BOOST_TEST(s.dns_buckets[1] == 1u); // 1.5 ms <= 2 ms
     BOOST_TEST(s.dns_buckets[5] == 1u); // 40 ms <= 50 ms
     std::string prom = Metrics::to_prometheus(s);
-    BOOST_TEST(prom.find("ip25b_decisions_total{class=\"dynamic\",action=\"reject\",dry_run=\"false\"} 1\n") !=
-               std::string::npos);
-    BOOST_TEST(prom.find("ip25b_decisions_total{class=\"dynamic\",action=\"reject\",dry_run=\"true\"} 1\n") !=
-               std::string::npos);
-    BOOST_TEST(prom.find("ip25b_decisions_total{class=\"other\",action=\"accept\",dry_run=\"false\"} 1\n") !=
-               std::string::npos);
+    BOOST_TEST(
+        prom.find(
+            "ip25b_decisions_total{class=\"dynamic\",action=\"reject\",dry_run=\"false\"} 1\n") !=
+        std::string::npos);
+    BOOST_TEST(
+        prom.find(
+            "ip25b_decisions_total{class=\"dynamic\",action=\"reject\",dry_run=\"true\"} 1\n") !=
+        std::string::npos);
+    BOOST_TEST(
+        prom.find(
+            "ip25b_decisions_total{class=\"other\",action=\"accept\",dry_run=\"false\"} 1\n") !=
+        std::string::npos);
     BOOST_TEST(prom.find("ip25b_dns_lookup_seconds_bucket{le=\"+Inf\"} 2\n") != std::string::npos);
     BOOST_TEST(prom.find("ip25b_errors_total{kind=\"reload_failed\"} 1\n") != std::string::npos);
     auto j = Metrics::to_json(s, false);
@@ -68,9 +74,10 @@ BOOST_AUTO_TEST_CASE(control_requests) {
 }
 
 BOOST_AUTO_TEST_CASE(milter_section_keys) {
-    auto c = parse_config("[milter]\nsocket = \"unix:/run/ip25b/milter.sock\"\nsocket_mode = "
-                          "\"0660\"\nsocket_group = \"ip25b\"\n[metrics]\nlisten = \"127.0.0.1:9125\"\n",
-                          "t.conf", "");
+    auto c =
+        parse_config("[milter]\nsocket = \"unix:/run/ip25b/milter.sock\"\nsocket_mode = "
+                     "\"0660\"\nsocket_group = \"ip25b\"\n[metrics]\nlisten = \"127.0.0.1:9125\"\n",
+                     "t.conf", "");
     BOOST_REQUIRE(c.has_value());
     BOOST_TEST(c->milter.socket_mode == 0660u);
     BOOST_TEST(control_socket_path(c->milter) == "/run/ip25b/milter.sock.ctl");

@@ -97,11 +97,12 @@ BOOST_AUTO_TEST_CASE(dry_run_and_late_auth_are_not_refusals) {
     dry.isp = "OCN";
     dry.dry_run = true;
     dry.would = "reject";
-    DecisionRecord late = rec("198.51.100.8", "p8-ipbf1.tokyo.ocn.ne.jp", "accept", "2026-11-20",
-                              "", "alice");
+    DecisionRecord late =
+        rec("198.51.100.8", "p8-ipbf1.tokyo.ocn.ne.jp", "accept", "2026-11-20", "", "alice");
     late.refused_before_auth = "reject";
     // As older milters wrote them: the policy's action, flags beside it.
-    DecisionRecord old_dry = rec("198.51.100.9", "p9-ipbf1.tokyo.ocn.ne.jp", "reject", "2026-11-20");
+    DecisionRecord old_dry =
+        rec("198.51.100.9", "p9-ipbf1.tokyo.ocn.ne.jp", "reject", "2026-11-20");
     old_dry.dry_run = true;
     DecisionRecord old_late =
         rec("198.51.100.10", "p10-ipbf1.tokyo.ocn.ne.jp", "reject", "2026-11-20", "", "bob");
