@@ -359,9 +359,9 @@ void read_milter(Section& s, Config& c, const std::string& base) {
     s.string("socket_group", c.milter.socket_group);
     s.string("control_socket", c.milter.control_socket);
     if (auto* n = s.get("control_socket"))
-        if (c.milter.control_socket != "none" &&
-            (c.milter.control_socket.empty() || c.milter.control_socket.front() != '/'))
-            s.fail(*n, "milter.control_socket must be an absolute path or \"none\"");
+        if (c.milter.control_socket != "none" && !c.milter.control_socket.empty() &&
+            c.milter.control_socket.front() != '/')
+            s.fail(*n, "milter.control_socket must be an absolute path, \"\" or \"none\"");
     s.finish();
 }
 
@@ -376,8 +376,8 @@ bool valid_listen_address(std::string_view spec) {
 void read_metrics(Section& s, Config& c) {
     if (auto* n = s.get("listen")) {
         auto* str = n->as_string();
-        if (!str || !valid_listen_address(str->get()))
-            s.fail(*n, "metrics.listen must be a loopback-style HOST:PORT such as "
+        if (!str || (!str->get().empty() && !valid_listen_address(str->get())))
+            s.fail(*n, "metrics.listen must be \"\" (off) or IP:PORT such as "
                        "\"127.0.0.1:9125\" or \"[::1]:9125\"");
         c.metrics.listen = str->get();
     }

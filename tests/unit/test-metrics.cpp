@@ -5,6 +5,8 @@
 #include "ip25b/control.hpp"
 #include "ip25b/metrics.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 using namespace ip25b;
@@ -25,7 +27,7 @@ BOOST_AUTO_TEST_CASE(classes_come_from_the_enum) {
     const auto& names = Metrics::class_names();
     // every ClientClass, then exempt, error, other
     BOOST_TEST(names.front() == std::string(to_string(ClientClass::Dynamic)));
-    BOOST_TEST(std::find(names.begin(), names.end(), "none") != names.end());
+    BOOST_TEST((std::find(names.begin(), names.end(), "none") != names.end()));
     BOOST_TEST(names.back() == "other");
 }
 
