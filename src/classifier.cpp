@@ -23,20 +23,28 @@ struct Classifier::Impl {
     std::optional<Matcher> self_rules;
     std::optional<Matcher> rules;
     size_t files = 0;
+    std::vector<std::pair<std::string, size_t>> file_rules;
 };
 
 Classifier::Classifier() : impl_(std::make_unique<Impl>()) {}
 Classifier::~Classifier() = default;
 
 // Loads the sources in order into one rule list and compiles it.
-static Expected<std::optional<Matcher>> build_matcher(const std::vector<std::string>& specs,
-                                                      size_t& files) {
+static Expected<std::optional<Matcher>>
+build_matcher(const std::vector<std::string>& specs, size_t& files,
+              std::vector<std::pair<std::string, size_t>>& file_rules) {
     if (specs.empty()) return std::optional<Matcher>();
     std::vector<Rule> all;
     for (const auto& spec : specs) {
         auto source = load_rule_source(spec);
         if (!source) return source.error();
         files += source->files.size();
+        for (const auto& f : source->files) {
+            size_t n = 0;
+            for (const auto& r : source->rules)
+                n += r.file == f ? 1 : 0;
+            file_rules.emplace_back(f, n);
+        }
         for (auto& r : source->rules)
             all.push_back(std::move(r));
     }
@@ -48,10 +56,10 @@ static Expected<std::optional<Matcher>> build_matcher(const std::vector<std::str
 Expected<std::shared_ptr<const Classifier>> Classifier::load(const ClassifierConfig& config) {
     std::shared_ptr<Classifier> c(new Classifier());
     c->impl_->config = config;
-    auto self = build_matcher(config.self_rules, c->impl_->files);
+    auto self = build_matcher(config.self_rules, c->impl_->files, c->impl_->file_rules);
     if (!self) return self.error();
     c->impl_->self_rules = std::move(self.value());
-    auto rules = build_matcher(config.rules, c->impl_->files);
+    auto rules = build_matcher(config.rules, c->impl_->files, c->impl_->file_rules);
     if (!rules) return rules.error();
     c->impl_->rules = std::move(rules.value());
     return std::shared_ptr<const Classifier>(std::move(c));
@@ -183,6 +191,10 @@ Verdict Classifier::classify(const IpAddress& client, const PtrResult& ptr) cons
     v.evidence = "PTR " + name + " matches no rule";
     if (embedded.evidence != IpEvidence::None) v.evidence += "; " + embedded.explain();
     return v;
+}
+
+const std::vector<std::pair<std::string, size_t>>& Classifier::files() const {
+    return impl_->file_rules;
 }
 
 std::string Classifier::summary() const {

@@ -1,11 +1,14 @@
 // config.cpp — reads the operator's TOML file strictly, with file:line errors.
 #include "ip25b/config.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <toml++/toml.h>
 
@@ -340,10 +343,68 @@ void read_milter(Section& s, Config& c, const std::string& base) {
     s.string("user", c.milter.user);
     s.string("pidfile", c.milter.pidfile);
     c.milter.pidfile = resolve_path(base, c.milter.pidfile);
+    if (auto* n = s.get("socket_mode")) {
+        // A string, as in OpenDKIM's UMask: TOML has no octal literal people read right.
+        auto* str = n->as_string();
+        unsigned mode = 0;
+        bool ok = str && str->get().size() >= 3 && str->get().size() <= 4;
+        if (ok) {
+            auto text = std::string_view(str->get());
+            auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), mode, 8);
+            ok = ec == std::errc() && p == text.data() + text.size() && mode <= 0777;
+        }
+        if (!ok) s.fail(*n, "milter.socket_mode must be an octal string such as \"0660\"");
+        c.milter.socket_mode = mode;
+    }
+    s.string("socket_group", c.milter.socket_group);
+    s.string("control_socket", c.milter.control_socket);
+    if (auto* n = s.get("control_socket"))
+        if (c.milter.control_socket != "none" && !c.milter.control_socket.empty() &&
+            c.milter.control_socket.front() != '/')
+            s.fail(*n, "milter.control_socket must be an absolute path, \"\" or \"none\"");
+    s.finish();
+}
+
+// "IP:PORT" or "[IPv6]:PORT" with an explicit port (civetweb's listening_ports syntax
+// is built from it).
+bool valid_listen_address(std::string_view spec) {
+    auto colon = spec.rfind(':');
+    if (colon == std::string_view::npos || colon + 1 >= spec.size()) return false;
+    return valid_dns_server(spec);
+}
+
+void read_metrics(Section& s, Config& c) {
+    if (auto* n = s.get("listen")) {
+        auto* str = n->as_string();
+        if (!str || (!str->get().empty() && !valid_listen_address(str->get())))
+            s.fail(*n, "metrics.listen must be \"\" (off) or IP:PORT such as "
+                       "\"127.0.0.1:9125\" or \"[::1]:9125\"");
+        c.metrics.listen = str->get();
+    }
     s.finish();
 }
 
 } // namespace
+
+std::vector<std::string> changed_milter_keys(const MilterConfig& a, const MilterConfig& b) {
+    std::vector<std::string> out;
+    if (a.socket != b.socket) out.push_back("socket");
+    if (a.user != b.user) out.push_back("user");
+    if (a.pidfile != b.pidfile) out.push_back("pidfile");
+    if (a.socket_mode != b.socket_mode) out.push_back("socket_mode");
+    if (a.socket_group != b.socket_group) out.push_back("socket_group");
+    if (a.control_socket != b.control_socket) out.push_back("control_socket");
+    return out;
+}
+
+std::string control_socket_path(const MilterConfig& m) {
+    if (m.control_socket == "none") return {};
+    if (!m.control_socket.empty()) return m.control_socket;
+    for (std::string_view prefix : {"unix:", "local:"})
+        if (std::string_view(m.socket).starts_with(prefix))
+            return m.socket.substr(prefix.size()) + ".ctl";
+    return "/run/ip25b/control.sock";
+}
 
 bool valid_dns_server(std::string_view spec) {
     std::string_view host = spec, port;
@@ -405,6 +466,10 @@ Expected<Config> parse_config(std::string_view text, const std::string& name,
             Section s(*t, "milter", name);
             read_milter(s, c, base_dir);
         }
+        if (auto* t = top.table("metrics")) {
+            Section s(*t, "metrics", name);
+            read_metrics(s, c);
+        }
         top.finish();
         if (c.dns.cache_min_ttl > c.dns.cache_max_ttl)
             return Error{name, 0, "dns.cache_min_ttl is larger than dns.cache_max_ttl"};
@@ -418,17 +483,31 @@ Expected<Config> parse_config(std::string_view text, const std::string& name,
 }
 
 Expected<Config> load_config(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Error{path, 0, "cannot open config file"};
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    if (in.bad()) return Error{path, 0, "cannot read config file"};
+    // POSIX I/O: the operator needs the reason (permissions after a privilege
+    // drop, a missing file), which iostreams do not keep.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return Error{path, 0, std::string("cannot open config file: ") + std::strerror(errno)};
+    std::string text;
+    char chunk[8192];
+    for (;;) {
+        ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            ::close(fd);
+            return Error{path, 0, std::string("cannot read config file: ") + std::strerror(e)};
+        }
+        if (n == 0) break;
+        text.append(chunk, static_cast<size_t>(n));
+    }
+    ::close(fd);
     std::string dir = std::filesystem::path(path).parent_path().string();
     if (dir.empty()) dir = ".";
     std::error_code ec;
     auto abs = std::filesystem::absolute(dir, ec);
     if (!ec) dir = abs.lexically_normal().string();
-    return parse_config(buf.str(), path, dir);
+    return parse_config(text, path, dir);
 }
 
 ResolverOptions resolver_options(const DnsConfig& d) {

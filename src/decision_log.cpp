@@ -109,6 +109,10 @@ std::string DecisionLog::to_json(const DecisionRecord& r) {
     j["reason"] = r.reason;
     j["stage"] = r.stage;
     j["dry_run"] = r.dry_run;
+    j["would"] = r.would.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.would);
+    j["refused_before_auth"] = r.refused_before_auth.empty()
+                                   ? nlohmann::json(nullptr)
+                                   : nlohmann::json(r.refused_before_auth);
     j["reply"] = r.reply;
     j["helo"] = r.helo;
     j["sender"] = r.sender;
@@ -125,9 +129,12 @@ std::string DecisionLog::to_json(const DecisionRecord& r) {
 }
 
 std::string DecisionLog::to_line(const DecisionRecord& r) {
-    std::string s = r.session + ": " + r.action + (r.dry_run ? " (dry-run)" : "") +
-                    " client=" + (r.client_ip.empty() ? "unknown" : r.client_ip) +
-                    " ptr=" + (r.ptr.empty() ? r.ptr_status : r.ptr) + " class=" + r.cls;
+    std::string s =
+        r.session + ": " + r.action +
+        (r.dry_run ? " (dry-run: would " + (r.would.empty() ? r.action : r.would) + ")" : "") +
+        (r.refused_before_auth.empty() ? "" : " (" + r.refused_before_auth + " lifted by AUTH)") +
+        " client=" + (r.client_ip.empty() ? "unknown" : r.client_ip) +
+        " ptr=" + (r.ptr.empty() ? r.ptr_status : r.ptr) + " class=" + r.cls;
     if (!r.isp.empty()) s += " isp=\"" + r.isp + "\"";
     if (!r.rule.empty()) s += " rule=\"" + r.rule + "\"";
     s += " stage=" + r.stage;
@@ -142,11 +149,12 @@ std::string DecisionLog::to_line(const DecisionRecord& r) {
     return s;
 }
 
-void DecisionLog::write(const DecisionRecord& record) {
+bool DecisionLog::write(const DecisionRecord& record) {
     std::string json = to_json(record) + "\n";
     std::string line = to_line(record);
     std::lock_guard lock(impl_->mutex);
-    if (impl_->fd >= 0 && !write_all(impl_->fd, json) && impl_->syslog)
+    bool written = impl_->fd < 0 || write_all(impl_->fd, json);
+    if (!written && impl_->syslog)
         impl_->syslog->error("cannot write {}: {}", impl_->config.json_file, std::strerror(errno));
     if (impl_->syslog) {
         if (record.action == "reject" || record.action == "tempfail")
@@ -155,6 +163,7 @@ void DecisionLog::write(const DecisionRecord& record) {
             impl_->syslog->info(line);
     }
     if (impl_->config.stderr_copy) std::cerr << line << std::endl;
+    return written;
 }
 
 std::optional<Error> DecisionLog::reopen() {

@@ -552,4 +552,34 @@ LintReport lint_paths(const std::vector<std::string>& paths) {
     return report;
 }
 
+LintReport lint_rule_sources(const std::vector<std::string>& specs) {
+    std::vector<RuleFile> loaded;
+    std::vector<LintFinding> load_errors;
+    for (const std::string& spec : specs) {
+        if (spec.starts_with("pcre:") || spec.starts_with("regexp:")) continue;
+        std::error_code ec;
+        if (std::filesystem::is_directory(spec, ec)) {
+            auto files = load_rule_directory(spec);
+            if (!files) {
+                load_errors.push_back({LintSeverity::Error, files.error().file, files.error().line,
+                                       files.error().reason});
+                continue;
+            }
+            for (auto& f : *files)
+                loaded.push_back(std::move(f));
+            continue;
+        }
+        auto rf = load_rule_file(spec);
+        if (!rf) {
+            load_errors.push_back(
+                {LintSeverity::Error, rf.error().file, rf.error().line, rf.error().reason});
+            continue;
+        }
+        loaded.push_back(std::move(rf).value());
+    }
+    LintReport report = lint_files(loaded);
+    report.findings.insert(report.findings.begin(), load_errors.begin(), load_errors.end());
+    return report;
+}
+
 } // namespace ip25b

@@ -1,4 +1,4 @@
-// main_cli.cpp — entry point of the `ip25b` tool: match, check, lint.
+// main_cli.cpp — entry point of the `ip25b` tool: match, check, lint, report, status.
 #include "ip25b/cli.hpp"
 
 #include <iostream>
@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
     ip25b::cli::add_lint_command(app, exit_code);
     ip25b::cli::add_check_command(app, exit_code);
     ip25b::cli::add_report_command(app, exit_code);
+    ip25b::cli::add_status_command(app, exit_code);
     CLI11_PARSE(app, argc, argv);
     return exit_code;
 }

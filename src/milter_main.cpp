@@ -1,16 +1,24 @@
 // milter_main.cpp — the ip25b-milter daemon: options, start-up order, signals, shutdown.
 //
 // Start-up order matters: signals are blocked before any thread exists (the
-// resolver's, libmilter's), the listening socket, pid file and logs are
-// opened while still privileged, then privileges are dropped, then
-// libmilter runs.
+// resolver's, libmilter's); the configuration and rules are checked (lint's
+// verdict) while errors still reach the terminal; the pid file is locked and
+// the sockets probed (a live instance is an error, stale files are replaced)
+// before forking; the sockets are opened while still privileged, then
+// privileges are dropped, and only then is the working set built, so the
+// decision log is opened (and reopened at rotation) as the service user.
+// With -u a root supervisor stays behind to remove the pid file and sockets
+// (milter_process.hpp).
 //
 // Signals (the main thread waits for them; libmilter runs in another thread):
 //   SIGUSR1  reload: re-read the config file and every rule file, build a new
 //            working set completely and swap it in; sessions in flight finish
 //            with the set they started with; a broken file keeps the old set
-//            and is logged as file:line: reason. Also reopens the decision
-//            log file (log rotation).
+//            and is logged as file:line: reason; so is a rule set that
+//            `ip25b lint` refuses. Changed [milter] or [metrics] keys are
+//            logged as needing a restart; log.level is applied. Also
+//            reopens the decision log file (log rotation).
+//   SIGUSR2  writes the counters to the log (nothing else).
 //   SIGTERM, SIGHUP, SIGINT
 //            stop: sessions in flight are served to their end (at most 30 s);
 //            connections arriving meanwhile are not judged and get the
@@ -22,15 +30,16 @@
 //            drain): then libmilter stops at once, sessions in flight are cut
 //            off, and only their decided records are written. So a second
 //            SIGTERM during the drain stops immediately.
+#include "milter_process.hpp"
 #include "milter_runtime.hpp"
 #include "milter_session.hpp"
+#include "milter_status.hpp"
 
-#include <fcntl.h>
-#include <grp.h>
+#include "ip25b/control.hpp"
+#include "ip25b/metrics_http.hpp"
+
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -38,6 +47,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -66,6 +76,13 @@ std::string absolute_rule(const std::string& p) {
     return absolute(p);
 }
 
+spdlog::level::level_enum level_of(const std::string& level) {
+    return level == "debug"     ? spdlog::level::debug
+           : level == "warning" ? spdlog::level::warn
+           : level == "error"   ? spdlog::level::err
+                                : spdlog::level::info;
+}
+
 void setup_logging(const LogConfig& log, bool to_stderr) {
     std::vector<spdlog::sink_ptr> sinks;
     if (to_stderr) sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
@@ -75,11 +92,7 @@ void setup_logging(const LogConfig& log, bool to_stderr) {
     auto logger = std::make_shared<spdlog::logger>("ip25b", sinks.begin(), sinks.end());
     logger->set_pattern(to_stderr && !log.syslog ? "%Y-%m-%d %H:%M:%S ip25b-milter[%P] %l: %v"
                                                  : "%l: %v");
-    auto level = log.level == "debug"     ? spdlog::level::debug
-                 : log.level == "warning" ? spdlog::level::warn
-                 : log.level == "error"   ? spdlog::level::err
-                                          : spdlog::level::info;
-    logger->set_level(level);
+    logger->set_level(level_of(log.level));
     logger->flush_on(spdlog::level::debug);
     spdlog::set_default_logger(logger);
 }
@@ -87,24 +100,39 @@ void setup_logging(const LogConfig& log, bool to_stderr) {
 sigset_t handled_signals() {
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
+    for (int s : {SIGUSR1, SIGUSR2, SIGTERM, SIGINT, SIGHUP})
+        sigaddset(&set, s);
     return set;
 }
 
 std::atomic<bool> milter_returned{false};
 
+// A reload never changes where the milter listens or who it runs as: those
+// were set up before the privilege drop. Say so instead of ignoring them.
+void warn_restart_keys(const Config& before, const Config& after) {
+    auto keys = changed_milter_keys(before.milter, after.milter);
+    std::string list;
+    for (const auto& k : keys)
+        list += (list.empty() ? "milter." : ", milter.") + k;
+    if (before.metrics.listen != after.metrics.listen)
+        list += (list.empty() ? "" : ", ") + std::string("metrics.listen");
+    if (!list.empty())
+        spdlog::warn("reload: {} changed: needs restart (still using the values from start)", list);
+}
+
 void reload(const Overrides& o, bool stderr_copy) {
     auto old = current_runtime().get();
     auto next = build_runtime(o, old, stderr_copy);
     if (!next) {
+        metrics().error(MetricError::ReloadFailed);
         spdlog::error("reload failed, still running rule set {}: {}", old ? old->generation : 0,
                       next.error().to_string());
         return;
     }
+    if (old) warn_restart_keys(old->config, next.value()->config);
+    spdlog::default_logger()->set_level(level_of(next.value()->config.log.level));
     current_runtime().set(next.value());
+    publish_rule_set(*next.value());
     spdlog::info("reloaded: rule set {}: {}", next.value()->generation,
                  next.value()->classifier->summary());
 }
@@ -125,6 +153,10 @@ void signal_loop(const Overrides& o, bool stderr_copy) {
             reload(o, stderr_copy);
             continue;
         }
+        if (sig == SIGUSR2) {
+            spdlog::info("counters: {}", Metrics::to_text(status_snapshot()));
+            continue;
+        }
         if (draining()) continue;
         spdlog::info("signal {}: stopping after sessions in flight", strsignal(sig));
         start_draining();
@@ -138,79 +170,23 @@ void signal_loop(const Overrides& o, bool stderr_copy) {
     }
 }
 
-bool drop_privileges(const std::string& user, std::string& error) {
-    if (user.empty()) return true;
-    errno = 0;
-    struct passwd* pw = getpwnam(user.c_str());
-    if (!pw) {
-        error = "unknown user " + user;
-        return false;
-    }
-    if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid) return true;
-    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
-        setuid(pw->pw_uid) != 0) {
-        error = "cannot become " + user + ": " + std::strerror(errno);
-        return false;
-    }
-    if (setuid(0) == 0) {
-        error = "privileges could be regained after dropping them";
-        return false;
-    }
-    return true;
-}
-
-// Forks into the background. The parent stays until the child reports that
-// it is listening (or why it is not), so an init script sees the real status.
-int daemonize(int& ready_fd) {
-    int p[2];
-    if (pipe(p) != 0) return -1;
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid > 0) {
-        close(p[1]);
-        std::string msg;
-        char buf[512];
-        ssize_t n;
-        while ((n = read(p[0], buf, sizeof buf)) > 0)
-            msg.append(buf, static_cast<size_t>(n));
-        if (msg == "ok") _exit(0);
-        std::cerr << "ip25b-milter: " << (msg.empty() ? "daemon exited during start-up" : msg)
-                  << std::endl;
-        _exit(1);
-    }
-    close(p[0]);
-    ready_fd = p[1];
-    setsid();
-    int null = open("/dev/null", O_RDWR);
-    if (null >= 0) {
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(null, 2);
-        if (null > 2) close(null);
-    }
-    return 0;
-}
-
-void report_ready(int& fd, const std::string& msg) {
-    if (fd < 0) return;
-    [[maybe_unused]] auto n = write(fd, msg.data(), msg.size());
-    close(fd);
-    fd = -1;
-}
-
-} // namespace
-
-int main(int argc, char** argv) {
-    CLI::App app{"ip25b-milter — refuse direct-to-MX mail from dynamic addresses (IP25B)"};
+struct CommandLine {
     Overrides o;
     bool check_only = false;
+};
+
+// Options follow OpenDKIM/OpenDMARC: -c -f -p -u -P -n -V.
+std::optional<int> parse_command_line(int argc, char** argv, CommandLine& cl) {
+    CLI::App app{"ip25b-milter — refuse direct-to-MX mail from dynamic addresses (IP25B)"};
+    Overrides& o = cl.o;
     app.add_option("-c,--config", o.config_file, "configuration file (TOML)");
     app.add_flag("-f,--foreground", o.foreground, "stay in the foreground, log to stderr too");
     app.add_option("-p,--socket", o.socket,
                    "listen on inet:PORT@HOST, inet6:PORT@HOST, unix:/PATH");
     app.add_option("-u,--user", o.user, "run as USER after opening sockets and files");
     app.add_option("-P,--pidfile", o.pidfile, "write the process id to PIDFILE");
-    app.add_flag("-n,--check", check_only, "load the configuration and rules, report, exit 0/1");
+    app.add_flag("-n,--check", cl.check_only,
+                 "load the configuration and rules, lint them, report, exit 0/1");
     app.add_option("--dns", o.dns,
                    "DNS server IP[:PORT] or [IPv6]:PORT (repeatable; replaces dns.servers)");
     app.add_option(
@@ -222,100 +198,96 @@ int main(int argc, char** argv) {
                                              " (libmilter " + std::to_string(major) + "." +
                                              std::to_string(minor) + "." + std::to_string(patch) +
                                              ")");
-    CLI11_PARSE(app, argc, argv);
-
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
     o.config_file = absolute(o.config_file);
     o.pidfile = absolute(o.pidfile);
     for (auto& r : o.rules)
         r = absolute_rule(r);
+    return std::nullopt;
+}
 
-    // Before any thread exists, so every thread inherits the mask and only
-    // the signal threads (ours, libmilter's) ever see these signals.
-    sigset_t set = handled_signals();
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    signal(SIGPIPE, SIG_IGN);
+int fail(const std::string& message) {
+    std::cerr << "ip25b-milter: " << message << std::endl;
+    return 1;
+}
 
+// The rule set as the daemon would load it, with lint's verdict.
+std::optional<Error> check_rules(const Config& config, std::string* summary = nullptr) {
+    if (auto e = lint_verdict(config.rules)) return e;
+    auto classifier = Classifier::load(config.rules);
+    if (!classifier) return classifier.error();
+    if (summary) *summary = classifier.value()->summary();
+    return std::nullopt;
+}
+
+// -n: everything a start would check, without starting.
+int check_configuration(const Overrides& o) {
     auto config = read_config(o);
-    if (!config) {
-        std::cerr << "ip25b-milter: " << config.error().to_string() << std::endl;
-        return 1;
-    }
-    if (check_only) {
-        auto classifier = Classifier::load(config->rules);
-        if (!classifier) {
-            std::cerr << "ip25b-milter: " << classifier.error().to_string() << std::endl;
-            return 1;
-        }
-        std::cout << "ip25b-milter: configuration "
-                  << (o.config_file.empty() ? "(defaults)" : o.config_file) << " OK; "
-                  << classifier.value()->summary() << std::endl;
-        return 0;
-    }
-    setup_logging(config->log, o.foreground);
-    const MilterConfig& mc = config->milter;
+    if (!config) return fail(config.error().to_string());
+    std::string summary;
+    if (auto e = check_rules(*config, &summary)) return fail(e->to_string());
+    std::cout << "ip25b-milter: configuration "
+              << (o.config_file.empty() ? "(defaults)" : o.config_file) << " OK; " << summary
+              << std::endl;
+    return 0;
+}
 
-    // Fail in the foreground, with a clear message, on what would otherwise
-    // only show in syslog after the fork.
-    if (auto classifier = Classifier::load(config->rules); !classifier) {
-        std::cerr << "ip25b-milter: " << classifier.error().to_string() << std::endl;
-        return 1;
+// The control socket: a failure is fatal when the operator named the path,
+// a warning when it is the derived default (e.g. /run/ip25b missing).
+std::optional<Error> open_control_socket(const MilterConfig& mc,
+                                         std::unique_ptr<ControlServer>& out) {
+    std::string path = control_socket_path(mc);
+    if (path.empty()) return std::nullopt;
+    auto server = ControlServer::listen(path);
+    if (!server) {
+        if (!mc.control_socket.empty()) return server.error();
+        spdlog::warn("no control socket ({}); `ip25b status` will not reach this instance",
+                     server.error().to_string());
+        return std::nullopt;
     }
-    if (smfi_register(filter_description()) != MI_SUCCESS) {
-        std::cerr << "ip25b-milter: smfi_register failed" << std::endl;
-        return 1;
-    }
-    std::string socket = mc.socket;
-    if (smfi_setconn(socket.data()) != MI_SUCCESS || smfi_opensocket(true) != MI_SUCCESS) {
-        std::cerr << "ip25b-milter: cannot listen on " << socket << std::endl;
-        return 1;
-    }
-    int pid_fd = -1;
-    if (!mc.pidfile.empty()) {
-        pid_fd = open(mc.pidfile.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (pid_fd < 0) {
-            std::cerr << "ip25b-milter: " << mc.pidfile << ": " << std::strerror(errno)
-                      << std::endl;
-            return 1;
-        }
-    }
+    out = std::move(server).value();
+    return std::nullopt;
+}
 
-    int ready_fd = -1;
-    if (!o.foreground && daemonize(ready_fd) != 0) {
-        std::cerr << "ip25b-milter: cannot fork: " << std::strerror(errno) << std::endl;
+// Everything after the fork(s): open the sockets (still root), drop
+// privileges, build the working set as the service user, serve.
+int run_milter(const CommandLine& cl, const Config& config, const SocketAccess& access,
+               std::unique_ptr<ControlServer> control, int& ready_fd) {
+    const MilterConfig& mc = config.milter;
+    auto failed = [&](const std::string& msg) {
+        spdlog::error("{}", msg);
+        report_ready(ready_fd, msg);
         return 1;
-    }
-    if (pid_fd >= 0) {
-        std::string pid = std::to_string(getpid()) + "\n";
-        [[maybe_unused]] auto n = write(pid_fd, pid.data(), pid.size());
-        close(pid_fd);
-    }
+    };
+    SocketFile socket_file(unix_path(mc.socket)); // removed on every exit path
+    if (auto e = open_milter_socket(mc.socket, access)) return failed(e->to_string());
+    if (control)
+        if (auto e = control->set_access(access.mode, access.uid, access.gid))
+            return failed(e->to_string());
+    if (auto e = drop_privileges(mc.user)) return failed(e->to_string());
 
-    auto rt = build_runtime(o, nullptr, o.foreground);
-    if (!rt) {
-        spdlog::error("{}", rt.error().to_string());
-        report_ready(ready_fd, rt.error().to_string());
-        return 1;
-    }
+    auto rt = build_runtime(cl.o, nullptr, cl.o.foreground);
+    if (!rt) return failed(rt.error().to_string());
     current_runtime().set(rt.value());
+    publish_rule_set(*rt.value());
 
-    if (!mc.user.empty()) {
-        // The MTA (running as its own user) must reach a unix socket, and we
-        // must be able to remove it at exit.
-        if (socket.rfind("unix:", 0) == 0 || socket.rfind("local:", 0) == 0) {
-            std::string path = socket.substr(socket.find(':') + 1);
-            if (struct passwd* pw = getpwnam(mc.user.c_str()))
-                if (chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0)
-                    spdlog::warn("chown {}: {}", path, std::strerror(errno));
-        }
-        std::string error;
-        if (!drop_privileges(mc.user, error)) {
-            spdlog::error("{}", error);
-            report_ready(ready_fd, error);
-            return 1;
-        }
+    std::unique_ptr<MetricsHttp> http;
+    if (!config.metrics.listen.empty()) {
+        auto h = MetricsHttp::start(config.metrics.listen,
+                                    [] { return Metrics::to_prometheus(status_snapshot()); });
+        if (!h) return failed(h.error().to_string());
+        http = std::move(h).value();
     }
+    if (control) control->serve(answer_control);
 
-    spdlog::info("listening on {}; rule set 1: {}", socket, rt.value()->classifier->summary());
+    spdlog::info(
+        "listening on {}; rule set 1: {}{}{}", mc.socket, rt.value()->classifier->summary(),
+        control ? "; control socket " + control->path() : std::string(),
+        http ? "; metrics on http://" + config.metrics.listen + "/metrics" : std::string());
     report_ready(ready_fd, "ok");
 
     int rc = MI_SUCCESS;
@@ -325,7 +297,7 @@ int main(int argc, char** argv) {
         milter_returned = true;
         pthread_kill(main_thread, SIGTERM); // wake the signal loop
     });
-    signal_loop(o, o.foreground);
+    signal_loop(cl.o, cl.o.foreground);
     milter.join();
 
     // Records of sessions that were decided but never closed (libmilter's
@@ -333,7 +305,61 @@ int main(int argc, char** argv) {
     size_t flushed = flush_live_records();
     spdlog::info("stopped ({} sessions still open, {} pending records written)", live_sessions(),
                  flushed);
-    if (!mc.pidfile.empty()) unlink(mc.pidfile.c_str());
+    http.reset();
+    control.reset();
     current_runtime().set(nullptr);
     return rc == MI_SUCCESS ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CommandLine cl;
+    if (auto rc = parse_command_line(argc, argv, cl)) return *rc;
+
+    // Before any thread exists, so every thread inherits the mask and only
+    // the signal threads (ours, libmilter's) ever see these signals.
+    sigset_t set = handled_signals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (cl.check_only) return check_configuration(cl.o);
+    auto config = read_config(cl.o);
+    if (!config) return fail(config.error().to_string());
+    setup_logging(config->log, cl.o.foreground);
+    const MilterConfig& mc = config->milter;
+
+    // Fail in the foreground, with a clear message, on what would otherwise
+    // only show in syslog after the fork.
+    if (auto e = check_rules(*config)) return fail(e->to_string());
+    auto access = socket_access(mc);
+    if (!access) return fail(access.error().to_string());
+    if (smfi_register(filter_description()) != MI_SUCCESS) return fail("smfi_register failed");
+    std::unique_ptr<PidFile> pidfile;
+    if (!mc.pidfile.empty()) {
+        auto p = PidFile::acquire(mc.pidfile);
+        if (!p) return fail(p.error().to_string());
+        pidfile = std::move(p).value();
+    }
+    if (auto e = check_socket_free(mc.socket)) return fail(e->to_string());
+    std::unique_ptr<ControlServer> control;
+    if (auto e = open_control_socket(mc, control)) return fail(e->to_string());
+
+    int ready_fd = -1;
+    if (!cl.o.foreground && !daemonize(ready_fd))
+        return fail(std::string("cannot fork: ") + std::strerror(errno));
+    if (pidfile) pidfile->write_pid(getpid());
+    if (will_drop_privileges(mc.user)) {
+        // After the drop the milter cannot remove files in root's directories.
+        std::string socket_path = unix_path(mc.socket);
+        std::string control_path = control ? control->path() : std::string();
+        fork_supervisor(ready_fd, [&] {
+            if (!socket_path.empty()) unlink(socket_path.c_str());
+            if (!control_path.empty()) unlink(control_path.c_str());
+            if (pidfile) pidfile->remove();
+        });
+    }
+    int rc = run_milter(cl, *config, *access, std::move(control), ready_fd);
+    if (pidfile) pidfile->remove();
+    return rc;
 }

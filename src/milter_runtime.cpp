@@ -1,6 +1,8 @@
 // milter_runtime.cpp — building and swapping the milter's working set.
 #include "milter_runtime.hpp"
 
+#include "ip25b/lint.hpp"
+
 #include <spdlog/spdlog.h>
 
 namespace ip25b::milter {
@@ -36,14 +38,34 @@ Expected<Config> read_config(const Overrides& o) {
     return c;
 }
 
+std::optional<Error> lint_verdict(const ClassifierConfig& rules) {
+    for (const auto* specs : {&rules.self_rules, &rules.rules}) {
+        LintReport report = lint_rule_sources(*specs);
+        size_t errors = report.errors();
+        if (!errors) continue;
+        for (const LintFinding& f : report.findings) {
+            if (f.severity != LintSeverity::Error) continue;
+            std::string more =
+                errors > 1 ? " (and " + std::to_string(errors - 1) + " more; see ip25b lint)"
+                           : std::string();
+            return Error{f.file, f.line, "lint: " + f.reason + more};
+        }
+    }
+    return std::nullopt;
+}
+
 Expected<std::shared_ptr<const Runtime>>
 build_runtime(const Overrides& o, const std::shared_ptr<const Runtime>& previous,
               bool stderr_copy) {
+    const auto started = std::chrono::steady_clock::now();
     auto config = read_config(o);
     if (!config) return config.error();
     auto rt = std::make_shared<Runtime>();
     rt->config = std::move(config).value();
 
+    // What runs is what `ip25b lint` passes: a rule whose own examples fail
+    // or that hits the PCRE2 limits would be silently dead in the milter.
+    if (auto e = lint_verdict(rt->config.rules)) return *e;
     auto classifier = Classifier::load(rt->config.rules);
     if (!classifier) return classifier.error();
     rt->classifier = classifier.value();
@@ -74,6 +96,8 @@ build_runtime(const Overrides& o, const std::shared_ptr<const Runtime>& previous
         rt->log = log.value();
     }
     rt->generation = previous ? previous->generation + 1 : 1;
+    rt->load_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return std::shared_ptr<const Runtime>(std::move(rt));
 }
 

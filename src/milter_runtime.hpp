@@ -16,6 +16,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,10 +38,16 @@ struct Runtime {
     std::shared_ptr<Resolver> resolver;
     std::shared_ptr<DecisionLog> log;
     unsigned generation = 0; // 1 for the first set, +1 per successful reload
+    double load_seconds = 0; // config, rules and their lint, wall time
 };
 
 // The config file plus command-line overrides (no rules loaded, no I/O but the file).
 Expected<Config> read_config(const Overrides& o);
+
+// Lint's verdict on the rule files a config loads (own rules and rule
+// sources, each set checked as `ip25b lint` checks it): the first error,
+// naming file:line, with a count of the others; nullopt when clean.
+std::optional<Error> lint_verdict(const ClassifierConfig& rules);
 
 // Builds a complete Runtime. `previous` (may be null) lends what need not be
 // rebuilt: the resolver and its cache when [dns] is unchanged, the decision

@@ -12,6 +12,8 @@
 
 #include "milter_runtime.hpp"
 
+#include "ip25b/metrics.hpp"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -160,8 +162,10 @@ sfsistat apply(SMFICTX* ctx, const StepResult& r, bool at_connect = false) {
     if (at_connect) return r.reply == Reply::Reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
     std::string rcode = r.rcode, xcode = r.xcode, text = r.text;
     if (smfi_setreply(ctx, rcode.data(), xcode.empty() ? nullptr : xcode.data(), text.data()) !=
-        MI_SUCCESS)
+        MI_SUCCESS) {
+        metrics().error(MetricError::ReplyRefused);
         spdlog::warn("smfi_setreply refused {} {} {}", rcode, xcode, text);
+    }
     return r.reply == Reply::Reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
@@ -172,7 +176,8 @@ void write_record(Conn& c) {
     bool replied = rec.action == "reject" || rec.action == "tempfail";
     if (!c.reached_mail && !replied) return; // exempted probes and XCLIENT proxy sessions
     c.written = true;
-    c.rt->log->write(rec);
+    metrics().decision(rec);
+    if (!c.rt->log->write(rec)) metrics().error(MetricError::LogWrite);
 }
 
 void finish(SMFICTX* ctx, Conn* c) {
@@ -193,9 +198,10 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
                       unsigned long, unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
                       unsigned long* pf3) {
     // Actions: add headers (tag) and choose our macros. Steps: everything
-    // after RCPT except end-of-message (where the tag header is added) is skipped.
+    // after RCPT except DATA (where Postfix first knows the queue id) and
+    // end-of-message (where the tag header is added) is skipped.
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_SETSYMLIST);
-    *pf1 = f1 & (SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA);
+    *pf1 = f1 & (SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN);
     *pf2 = 0;
     *pf3 = 0;
     if (f0 & SMFIF_SETSYMLIST) {
@@ -204,11 +210,16 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
         static char connect_macros[] = "{client_addr} {client_port} {client_ptr} {daemon_name} "
                                        "{daemon_port} j _";
         static char mail_macros[] = "{auth_authen} {auth_type} {mail_addr} i";
+        // The queue id ("i") is asked for wherever a record may be completed:
+        // Sendmail knows it from MAIL FROM; Postfix (which opens the queue
+        // file after the first accepted recipient) from DATA on.
         static char rcpt_macros[] = "{rcpt_addr} i";
+        static char data_macros[] = "i";
         static char eom_macros[] = "i";
         smfi_setsymlist(ctx, SMFIM_CONNECT, connect_macros);
         smfi_setsymlist(ctx, SMFIM_ENVFROM, mail_macros);
         smfi_setsymlist(ctx, SMFIM_ENVRCPT, rcpt_macros);
+        smfi_setsymlist(ctx, SMFIM_DATA, data_macros);
         smfi_setsymlist(ctx, SMFIM_EOM, eom_macros);
     }
     return SMFIS_CONTINUE;
@@ -221,6 +232,7 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
     if (drain.load())
         return rt->policy->config().internal_error == Action::Tempfail ? SMFIS_TEMPFAIL
                                                                        : SMFIS_ACCEPT;
+    metrics().session_opened();
     auto* c = new Conn(rt, next_session_id());
     {
         std::lock_guard lock(registry_m);
@@ -279,16 +291,29 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
     // Accepted with nothing left to add: tell the MTA it may skip this milter
     // for the rest of the message. Every milter command costs libmilter a
     // round of thread hand-offs, and end-of-message is one of the few left.
-    // The record keeps the recipients seen up to here.
-    if (r.reply == Reply::Continue && c->session.decided() && !c->session.header_to_add())
+    // The record keeps the recipients seen up to here. Without a queue id
+    // yet (Postfix), the DATA step is still needed to learn it.
+    if (r.reply == Reply::Continue && c->session.decided() && !c->session.header_to_add() &&
+        !c->session.record().queue_id.empty())
         return SMFIS_ACCEPT;
     return apply(ctx, r);
+}
+
+sfsistat on_data(SMFICTX* ctx) {
+    Conn* c = conn_of(ctx);
+    if (!c) return SMFIS_CONTINUE;
+    std::lock_guard lock(c->m);
+    c->session.note_queue_id(macro(ctx, "i"));
+    // Nothing more to learn or add for this message: skip end-of-message.
+    if (c->session.decided() && !c->session.header_to_add()) return SMFIS_ACCEPT;
+    return SMFIS_CONTINUE;
 }
 
 sfsistat on_eom(SMFICTX* ctx) {
     Conn* c = conn_of(ctx);
     if (!c) return SMFIS_CONTINUE;
     std::lock_guard lock(c->m);
+    c->session.note_queue_id(macro(ctx, "i"));
     if (auto h = c->session.header_to_add()) {
         std::string name = h->first, value = h->second;
         if (smfi_addheader(ctx, name.data(), value.data()) != MI_SUCCESS)
@@ -330,7 +355,7 @@ smfiDesc& filter_description() {
         on_abort,
         on_close,
         nullptr, // unknown commands
-        nullptr, // DATA
+        on_data,
         on_negotiate,
     };
     return desc;

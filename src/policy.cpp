@@ -310,9 +310,12 @@ StepResult Session::decide(Stage at, const ClassifyFn& classify) {
     record_.rule = c.verdict.rule;
     record_.rule_file = c.verdict.file;
     record_.rule_line = c.verdict.line;
-    record_.action = std::string(to_string(action));
-    record_.reason = why;
+    // The record says what the client got; in a dry run that is "accept",
+    // and `would` keeps the policy's choice for the roll-out report.
     record_.dry_run = p.config().dry_run;
+    record_.action = record_.dry_run ? "accept" : std::string(to_string(action));
+    record_.would = record_.dry_run ? std::string(to_string(action)) : std::string();
+    record_.reason = why;
     const IpAddress* client = info_.client ? &*info_.client : nullptr;
     StepResult would = p.reply_for(action, c, client);
     if (would.reply != Reply::Continue)
@@ -357,6 +360,8 @@ StepResult Session::mail(std::string_view sender, std::optional<std::string_view
         if (decided_ && outcome_.reply != Reply::Continue) {
             outcome_ = StepResult{};
             action_ = Action::Accept;
+            record_.refused_before_auth = record_.action;
+            record_.action = "accept";
             record_.reason += "; then authenticated: passed";
         }
     }
@@ -373,6 +378,10 @@ StepResult Session::rcpt(std::string_view recipient, std::string_view queue_id,
     if (!queue_id.empty()) record_.queue_id = std::string(queue_id.substr(0, 64));
     if (decided_) return enforce();
     return decide(Stage::Rcpt, classify);
+}
+
+void Session::note_queue_id(std::string_view queue_id) {
+    if (!queue_id.empty()) record_.queue_id = std::string(queue_id.substr(0, 64));
 }
 
 std::optional<std::pair<std::string, std::string>> Session::header_to_add() const {

@@ -56,6 +56,33 @@ bool refused(const std::string& action) {
     return action == "reject" || action == "tempfail";
 }
 
+// What one record says the client got, and what a dry run would have done.
+struct Outcome {
+    std::string action; // effective
+    std::string would;  // dry run only
+    bool late_auth = false;
+};
+
+Outcome outcome_of(const nlohmann::json& j) {
+    Outcome o;
+    o.action = str(j, "action");
+    auto dry = j.find("dry_run");
+    if (dry != j.end() && dry->is_boolean() && dry->get<bool>()) {
+        // Older records carry the policy's choice in "action" and no "would".
+        o.would = str(j, "would").empty() ? o.action : str(j, "would");
+        o.action = "accept";
+    }
+    bool lifted = !str(j, "refused_before_auth").empty() ||
+                  (refused(o.action) && !str(j, "auth").empty() &&
+                   str(j, "reason").find("then authenticated") != std::string::npos);
+    if (lifted) {
+        o.late_auth = true;
+        o.action = "accept";
+        o.would.clear();
+    }
+    return o;
+}
+
 } // namespace
 
 Report build_report(const std::vector<std::istream*>& inputs) {
@@ -72,12 +99,16 @@ Report build_report(const std::vector<std::istream*>& inputs) {
                 continue;
             }
             ++r.records;
-            const std::string action = str(j, "action"), cls = str(j, "class");
+            const Outcome o = outcome_of(j);
+            const std::string cls = str(j, "class");
             const std::string ip = str(j, "client_ip"), ptr = str(j, "ptr");
-            ++r.by_action[action];
+            ++r.by_action[o.action];
             ++r.by_class[cls];
+            if (!o.would.empty()) ++r.dry_run_would[o.would];
+            if (o.late_auth) ++r.late_auth_passes;
             if (!str(j, "auth").empty() && !ip.empty()) authenticated.insert(ip);
-            if (!refused(action)) continue;
+            const bool real = refused(o.action), would = refused(o.would);
+            if (!real && !would) continue;
             const std::string isp = str(j, "isp");
             // "file:line id", as `ip25b check` names a rule.
             std::string rule = str(j, "rule_file");
@@ -86,17 +117,22 @@ Report build_report(const std::vector<std::istream*>& inputs) {
                 rule += fmt::format(":{}", ln->get<unsigned>());
             if (const std::string id = str(j, "rule"); !id.empty())
                 rule += rule.empty() ? id : " " + id;
-            ++r.refused_by_isp[isp.empty() ? "(none)" : isp];
-            ++r.refused_by_rule[rule.empty() ? "(" + cls + ")" : rule];
             const std::string day = str(j, "time").substr(0, 10);
-            ++r.refused_by_day[day];
+            if (real) {
+                ++r.refused_by_isp[isp.empty() ? "(none)" : isp];
+                ++r.refused_by_rule[rule.empty() ? "(" + cls + ")" : rule];
+                ++r.refused_by_day[day];
+            } else {
+                ++r.dry_run_refused_by_isp[isp.empty() ? "(none)" : isp];
+            }
 
+            // Would-be refusals count too: the dry run exists to find these clients.
             auto& c = clients[ip];
             c.s.client_ip = ip;
             c.s.ptr = ptr;
             c.s.isp = isp;
             c.s.rule = rule;
-            ++c.s.refusals;
+            ++(real ? c.s.refusals : c.s.dry_refusals);
             c.days.insert(day);
             if (auto s = str(j, "sender"); !s.empty() && c.senders.size() < 3) c.senders.insert(s);
             const std::string helo = normalize_hostname(str(j, "helo"));
@@ -137,6 +173,12 @@ std::string report_text(const Report& r, size_t top) {
     std::string out = fmt::format("{} decisions ({} unreadable lines)\n", r.records, r.bad_lines);
     out += "by action:\n" + top_lines(r.by_action, top);
     out += "by class:\n" + top_lines(r.by_class, top);
+    if (r.late_auth_passes)
+        out += fmt::format("passed after authenticating (refused first): {}\n", r.late_auth_passes);
+    if (!r.dry_run_would.empty()) {
+        out += "dry run, would have (nothing enforced):\n" + top_lines(r.dry_run_would, top);
+        out += "dry run, would refuse, by ISP:\n" + top_lines(r.dry_run_refused_by_isp, top);
+    }
     out += "refused, by ISP:\n" + top_lines(r.refused_by_isp, top);
     out += "refused, by rule:\n" + top_lines(r.refused_by_rule, top);
     std::string days;
@@ -146,9 +188,10 @@ std::string report_text(const Report& r, size_t top) {
     out += fmt::format("false-positive candidates ({}):\n", r.suspects.size());
     for (size_t i = 0; i < r.suspects.size() && i < top; ++i) {
         const auto& s = r.suspects[i];
-        out += fmt::format("  {} ({}) refused {}x by {} [{}]\n", s.client_ip,
-                           s.ptr.empty() ? "-" : s.ptr, s.refusals, s.rule,
-                           s.isp.empty() ? "-" : s.isp);
+        std::string times = fmt::format("{}x", s.refusals);
+        if (s.dry_refusals) times += fmt::format(" (+{}x in dry run)", s.dry_refusals);
+        out += fmt::format("  {} ({}) refused {} by {} [{}]\n", s.client_ip,
+                           s.ptr.empty() ? "-" : s.ptr, times, s.rule, s.isp.empty() ? "-" : s.isp);
         for (const auto& why : s.reasons)
             out += "      - " + why + "\n";
         if (!s.senders.empty())
@@ -162,6 +205,9 @@ std::string report_json(const Report& r) {
                         {"bad_lines", r.bad_lines},
                         {"by_action", r.by_action},
                         {"by_class", r.by_class},
+                        {"late_auth_passes", r.late_auth_passes},
+                        {"dry_run_would", r.dry_run_would},
+                        {"dry_run_refused_by_isp", r.dry_run_refused_by_isp},
                         {"refused_by_isp", r.refused_by_isp},
                         {"refused_by_rule", r.refused_by_rule},
                         {"refused_by_day", r.refused_by_day}};
@@ -172,6 +218,7 @@ std::string report_json(const Report& r) {
                                                   {"isp", s.isp},
                                                   {"rule", s.rule},
                                                   {"refusals", s.refusals},
+                                                  {"dry_run_refusals", s.dry_refusals},
                                                   {"reasons", s.reasons},
                                                   {"senders", s.senders}});
     return j.dump(2) + "\n";

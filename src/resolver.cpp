@@ -740,6 +740,10 @@ ResolverStats Resolver::stats() const {
     return s;
 }
 
+std::optional<PtrResult> Resolver::cached(const IpAddress& addr) const {
+    return impl_->cache.get(addr, Clock::now(), false);
+}
+
 const ResolverOptions& Resolver::options() const {
     return impl_->opt;
 }

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ip25b {
@@ -53,6 +54,8 @@ class Classifier {
 
     // Counts for logs and `ip25b check`: files, rules, indexed rules.
     std::string summary() const;
+    // Every file read (own rules first, then the rule sources), with its rule count.
+    const std::vector<std::pair<std::string, size_t>>& files() const;
 
     ~Classifier();
 

@@ -47,6 +47,25 @@ struct MilterConfig {
     std::string socket = "inet:8899@127.0.0.1";
     std::string user;    // drop privileges to this user after opening sockets and files
     std::string pidfile; // empty: none
+    // A unix socket's permissions: the MTA runs as another user and must be
+    // able to connect (write permission), so group access is the default.
+    unsigned socket_mode = 0660;
+    std::string socket_group; // empty: the primary group of `user` (or unchanged)
+    // `ip25b status` talks to this unix socket; empty: derived from `socket`
+    // (see control_socket_path()), "none": no control socket.
+    std::string control_socket;
+};
+
+// Keys of [milter] that differ between two configs ("socket", "user", ...):
+// they take effect only at a restart.
+std::vector<std::string> changed_milter_keys(const MilterConfig& a, const MilterConfig& b);
+
+// Where the control socket is: the configured path, else next to a unix
+// milter socket ("<socket>.ctl"), else /run/ip25b/control.sock. Empty: none.
+std::string control_socket_path(const MilterConfig& m);
+
+struct MetricsConfig {
+    std::string listen; // "127.0.0.1:9125" or "[::1]:9125": Prometheus HTTP endpoint; empty: off
 };
 
 struct Config {
@@ -56,6 +75,7 @@ struct Config {
     PolicyConfig policy;
     LogConfig log;
     MilterConfig milter;
+    MetricsConfig metrics;
 };
 
 // Parses TOML text. `name` is used in error messages; relative paths are

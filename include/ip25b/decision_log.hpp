@@ -32,11 +32,17 @@ struct DecisionRecord {
     std::string rule;
     std::string rule_file;
     unsigned rule_line = 0;
-    std::string action; // what the policy chose (reject, tempfail, tag, log-only, accept)
+    // What the session got: reject, tempfail, tag, log-only or accept. In a
+    // dry run nothing is enforced, so it is "accept" and `would` holds the
+    // policy's choice; a client refused and then authenticated passed, so it
+    // is "accept" and `refused_before_auth` holds the lifted refusal.
+    std::string action;
     std::string reason; // why: "class dynamic", "exempt: local range", "authenticated", ...
     std::string stage;  // connect, helo, mail, rcpt
     bool dry_run = false;
-    std::string reply; // the SMTP reply sent, when the action replied
+    std::string would;               // dry run only: the action the policy chose
+    std::string refused_before_auth; // "reject"/"tempfail" lifted by a later AUTH
+    std::string reply;               // the SMTP reply sent, when the action replied
     std::string helo;
     std::string sender;
     std::vector<std::string> recipients;
@@ -59,7 +65,8 @@ class DecisionLog {
     static Expected<std::shared_ptr<DecisionLog>> open(const DecisionLogConfig& config);
 
     // Thread-safe; the JSON line is flushed to the kernel before returning.
-    void write(const DecisionRecord& record);
+    // False when the JSON line could not be written (the reason goes to syslog).
+    bool write(const DecisionRecord& record);
     // Closes and re-opens the JSON file under the same name (log rotation).
     // On failure the old descriptor stays in use and the error is returned.
     std::optional<Error> reopen();

@@ -46,4 +46,11 @@ LintReport lint_paths(const std::vector<std::string>& paths);
 // The same over files already loaded.
 LintReport lint_files(const std::vector<RuleFile>& files);
 
+// The rule files a rule-source list (config `rules.files`, `--rules`) loads,
+// exactly as the classifier loads them (a directory: its *.toml files, not
+// recursive; pcre:/regexp: tables are Postfix's format and not linted). The
+// milter refuses a set with errors here on start and on reload, so what it
+// runs is what `ip25b lint` passes.
+LintReport lint_rule_sources(const std::vector<std::string>& specs);
+
 } // namespace ip25b

@@ -147,6 +147,8 @@ class Session {
                     std::string_view queue_id, const ClassifyFn& classify);
     StepResult rcpt(std::string_view recipient, std::string_view queue_id,
                     const ClassifyFn& classify);
+    // The MTA's queue id when it becomes known later (Postfix: at DATA).
+    void note_queue_id(std::string_view queue_id);
     // End of message: the header to add (name, value) when the action is Tag.
     std::optional<std::pair<std::string, std::string>> header_to_add() const;
     // The message was aborted (RSET, client gone): the next MAIL starts afresh,

@@ -20,17 +20,26 @@ struct SuspectClient {
     std::string client_ip;
     std::string ptr;
     std::string isp;
-    std::string rule; // "file:line rule-id"
-    uint64_t refusals = 0;
+    std::string rule;                 // "file:line rule-id"
+    uint64_t refusals = 0;            // enforced
+    uint64_t dry_refusals = 0;        // dry run: would have been refused
     std::vector<std::string> reasons; // "HELO equals its forward-confirmed PTR", ...
     std::vector<std::string> senders; // a few envelope senders, for contacting them
 };
 
+// Refusals are what clients actually got. A dry-run record ("action":
+// "accept", "would": "reject") is counted apart, under what it would have
+// done; a client refused and then authenticated counts as passed. Records
+// written before these fields existed ("dry_run": true with the policy's
+// action; "then authenticated" in the reason) are read the same way.
 struct Report {
     uint64_t records = 0;
-    uint64_t bad_lines = 0;                    // lines that are not decision records
-    std::map<std::string, uint64_t> by_action; // reject, accept, ...
-    std::map<std::string, uint64_t> by_class;  // dynamic, exempt, ...
+    uint64_t bad_lines = 0;                        // lines that are not decision records
+    std::map<std::string, uint64_t> by_action;     // what clients got: reject, accept, ...
+    std::map<std::string, uint64_t> dry_run_would; // dry run: reject, tag, ... (not enforced)
+    std::map<std::string, uint64_t> dry_run_refused_by_isp;
+    uint64_t late_auth_passes = 0;            // refused, then authenticated: passed
+    std::map<std::string, uint64_t> by_class; // dynamic, exempt, ...
     std::map<std::string, uint64_t> refused_by_isp;
     std::map<std::string, uint64_t> refused_by_rule; // "file:line rule-id"
     std::map<std::string, uint64_t> refused_by_day;  // YYYY-MM-DD (UTC)

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,9 @@ class Resolver {
     void lookup_async(const IpAddress& addr, Callback done);
 
     ResolverStats stats() const;
+    // What the cache holds for `addr` now, without counting a hit or a miss and
+    // without asking DNS (for `ip25b status --cache`).
+    std::optional<PtrResult> cached(const IpAddress& addr) const;
     const ResolverOptions& options() const;
 
   private:

@@ -38,6 +38,12 @@ smtp_session "$t/google.txt" "$smtp_port" 127.0.0.13
 expect "allowlisted client: accepted" "$t/google.txt" '^<- +250 2\.0\.0 .*Message accepted'
 smtp_session "$t/static.txt" "$smtp_port" 127.0.0.14
 expect "static client: accepted" "$t/static.txt" '^<- +250 2\.0\.0 .*Message accepted'
+# Sendmail's queue id (macro i, known from MAIL FROM) is in the record.
+sm_qid=$(sed -n 's/^<- *250 2\.0\.0 \([A-Za-z0-9]*\) Message accepted.*/\1/p' "$t/static.txt" | head -1)
+expect_decision "decision log: the accepted message's record has Sendmail's queue id ($sm_qid)" \
+    "r['client_ip'] == '127.0.0.14' and '$sm_qid' != '' and r['queue_id'] == '$sm_qid'"
+expect_decision "decision log: the refused session's record has a queue id too (Sendmail)" \
+    'r["client_ip"] == "127.0.0.10" and r["action"] == "reject" and r["queue_id"] != ""'
 smtp_session "$t/noptr.txt" "$smtp_port" 127.0.0.15
 expect "client without PTR: accepted" "$t/noptr.txt" '^<- +250 2\.0\.0 .*Message accepted'
 

@@ -263,7 +263,7 @@ BOOST_AUTO_TEST_CASE(load_resolves_relative_paths_against_the_file) {
     BOOST_TEST(c->log.json_file == (dir / "etc" / "d.jsonl").string());
     auto missing = load_config((dir / "nope.conf").string());
     BOOST_TEST(!missing);
-    BOOST_TEST(missing.error().reason == "cannot open config file");
+    BOOST_TEST(missing.error().reason == "cannot open config file: No such file or directory");
     std::filesystem::remove_all(dir);
 }
 
@@ -280,4 +280,8 @@ BOOST_AUTO_TEST_CASE(shipped_config_parses_and_matches_the_defaults) {
     BOOST_TEST(c->policy.reply_dynamic == d.policy.reply_dynamic);
     BOOST_TEST(c->policy.local_ranges.size() == d.policy.local_ranges.size());
     BOOST_TEST(c->milter.socket == d.milter.socket);
+    BOOST_TEST(c->milter.socket_mode == d.milter.socket_mode);
+    BOOST_TEST(c->milter.socket_group == d.milter.socket_group);
+    BOOST_TEST(c->milter.control_socket == d.milter.control_socket);
+    BOOST_TEST(c->metrics.listen == d.metrics.listen);
 }

@@ -92,6 +92,8 @@ BOOST_AUTO_TEST_CASE(records_are_written_complete_and_flushed) {
     BOOST_TEST(j["queue_id"] == "4ABCD123");
     BOOST_TEST(j["dns_ms"] == 2.5);
     BOOST_TEST(j["dry_run"] == false);
+    BOOST_TEST(j["would"].is_null());
+    BOOST_TEST(j["refused_before_auth"].is_null());
     auto none = sample("s2");
     none.dns_us = -1;
     (*log)->write(none);
@@ -112,6 +114,23 @@ BOOST_AUTO_TEST_CASE(hostile_bytes_stay_one_valid_line) {
     BOOST_TEST(line.find("client=118.8.132.157") != std::string::npos);
     BOOST_TEST(line.find("isp=\"OCN\"") != std::string::npos);
     BOOST_TEST(line.find("to=<b@example.org>+1") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(dry_run_says_would) {
+    DecisionRecord r = sample("s4");
+    r.action = "accept";
+    r.dry_run = true;
+    r.would = "reject";
+    auto j = nlohmann::json::parse(DecisionLog::to_json(r));
+    BOOST_TEST(j["action"] == "accept");
+    BOOST_TEST(j["would"] == "reject");
+    BOOST_TEST(DecisionLog::to_line(r).find("accept (dry-run: would reject)") != std::string::npos);
+    r.dry_run = false;
+    r.would.clear();
+    r.refused_before_auth = "reject";
+    j = nlohmann::json::parse(DecisionLog::to_json(r));
+    BOOST_TEST(j["refused_before_auth"] == "reject");
+    BOOST_TEST(DecisionLog::to_line(r).find("accept (reject lifted by AUTH)") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(reopen_follows_rotation) {

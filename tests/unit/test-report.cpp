@@ -89,3 +89,36 @@ BOOST_AUTO_TEST_CASE(mailbox_is_not_a_mail_server_token) {
         {rec("198.51.100.20", "mailbox7x.dyn.example.jp", "reject", "2026-11-20", "outlet")});
     BOOST_TEST(r.suspects.empty());
 }
+
+BOOST_AUTO_TEST_CASE(dry_run_and_late_auth_are_not_refusals) {
+    // As the milter now writes them: the client got "accept".
+    DecisionRecord dry = rec("198.51.100.7", "p7-ipbf1.tokyo.ocn.ne.jp", "accept", "2026-11-20");
+    dry.cls = "dynamic";
+    dry.isp = "OCN";
+    dry.dry_run = true;
+    dry.would = "reject";
+    DecisionRecord late =
+        rec("198.51.100.8", "p8-ipbf1.tokyo.ocn.ne.jp", "accept", "2026-11-20", "", "alice");
+    late.refused_before_auth = "reject";
+    // As older milters wrote them: the policy's action, flags beside it.
+    DecisionRecord old_dry =
+        rec("198.51.100.9", "p9-ipbf1.tokyo.ocn.ne.jp", "reject", "2026-11-20");
+    old_dry.dry_run = true;
+    DecisionRecord old_late =
+        rec("198.51.100.10", "p10-ipbf1.tokyo.ocn.ne.jp", "reject", "2026-11-20", "", "bob");
+    old_late.reason = "class dynamic; then authenticated: passed";
+    DecisionRecord real = rec("198.51.100.11", "p11-ipbf1.tokyo.ocn.ne.jp", "reject", "2026-11-20");
+
+    auto r = report_of({dry, late, old_dry, old_late, real});
+    BOOST_TEST(r.records == 5u);
+    BOOST_TEST(r.by_action["reject"] == 1u); // only the enforced one
+    BOOST_TEST(r.by_action["accept"] == 4u);
+    BOOST_TEST(r.refused_by_isp["OCN"] == 1u);
+    BOOST_TEST(r.refused_by_day["2026-11-20"] == 1u);
+    BOOST_TEST(r.dry_run_would["reject"] == 2u);
+    BOOST_TEST(r.dry_run_refused_by_isp["OCN"] == 2u);
+    BOOST_TEST(r.late_auth_passes == 2u);
+    std::string text = report_text(r);
+    BOOST_TEST(text.find("passed after authenticating (refused first): 2") != std::string::npos);
+    BOOST_TEST(text.find("dry run, would have (nothing enforced):") != std::string::npos);
+}
