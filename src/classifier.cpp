@@ -30,13 +30,14 @@ Classifier::~Classifier() = default;
 
 // Loads the sources in order into one rule list and compiles it.
 static Expected<std::optional<Matcher>> build_matcher(const std::vector<std::string>& specs,
-                                                      size_t& files) {
+                                                      size_t& files, size_t& rules) {
     if (specs.empty()) return std::optional<Matcher>();
     std::vector<Rule> all;
     for (const auto& spec : specs) {
         auto source = load_rule_source(spec);
         if (!source) return source.error();
         files += source->files.size();
+        rules += source->rules.size();
         for (auto& r : source->rules)
             all.push_back(std::move(r));
     }
@@ -48,11 +49,21 @@ static Expected<std::optional<Matcher>> build_matcher(const std::vector<std::str
 Expected<std::shared_ptr<const Classifier>> Classifier::load(const ClassifierConfig& config) {
     std::shared_ptr<Classifier> c(new Classifier());
     c->impl_->config = config;
-    auto self = build_matcher(config.self_rules, c->impl_->files);
+    size_t count = 0;
+    auto self = build_matcher(config.self_rules, c->impl_->files, count);
     if (!self) return self.error();
     c->impl_->self_rules = std::move(self.value());
-    auto rules = build_matcher(config.rules, c->impl_->files);
+    auto rules = build_matcher(config.rules, c->impl_->files, count);
     if (!rules) return rules.error();
+    if (count == 0 && config.self_ranges.empty() && !config.allow_empty) {
+        std::string where = config.rules.empty() ? std::string("rules.files is empty")
+                                                 : "no rule in " + config.rules.front() +
+                                                       (config.rules.size() > 1 ? " ..." : "");
+        return Error{"", 0,
+                     "no rules loaded (" + where +
+                         "); every client would pass. Set rules.allow_empty = true "
+                         "to run without rules"};
+    }
     c->impl_->rules = std::move(rules.value());
     return std::shared_ptr<const Classifier>(std::move(c));
 }

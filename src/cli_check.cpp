@@ -9,6 +9,7 @@
 #include "ip25b/classifier.hpp"
 #include "ip25b/cli.hpp"
 #include "ip25b/config.hpp"
+#include "ip25b/install_paths.hpp"
 #include "ip25b/policy.hpp"
 #include "ip25b/resolver.hpp"
 
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 
 namespace ip25b::cli {
@@ -51,12 +53,17 @@ int run_check(const CheckOptions& o) {
     auto client = IpAddress::parse(o.ip);
     if (!client) return fail("not an IP address: " + o.ip);
 
-    auto config = o.config.empty() ? parse_config("", "(defaults)", "") : load_config(o.config);
+    // Without -c: the installed config when there is one, else the built-in
+    // defaults with the shipped rules.
+    const InstallPaths& paths = install_paths();
+    std::string file = o.config;
+    std::error_code ec;
+    if (file.empty() && std::filesystem::exists(paths.config_file, ec)) file = paths.config_file;
+    auto config = file.empty() ? parse_config("", "(defaults)", "") : load_config(file);
     if (!config) return fail(config.error().to_string());
     if (!o.rules.empty()) config->rules.rules = o.rules;
-    if (o.config.empty() && o.rules.empty())
-        config->rules.rules = {std::string(IP25B_RULES_DIR) + "/allowlist",
-                               std::string(IP25B_RULES_DIR) + "/isp"};
+    if (file.empty() && o.rules.empty())
+        config->rules.rules = {paths.rules_dir + "/allowlist", paths.rules_dir + "/isp"};
     for (const auto& d : o.dns)
         if (!valid_dns_server(d)) return fail("--dns " + d + ": expected HOST[:PORT] or [V6]:PORT");
     if (!o.dns.empty()) config->dns.servers = o.dns;
@@ -157,8 +164,8 @@ void add_check_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--ptr", opts->ptr,
                     "Client PTR name; skips DNS and treats the name as forward-confirmed");
     cmd->add_option("-c,--config", opts->config,
-                    "ip25b.conf to use (default: built-in defaults "
-                    "with the shipped rules)");
+                    "ip25b.conf to use (default: " + install_paths().config_file +
+                        " if it exists, else the built-in defaults with the shipped rules)");
     cmd->add_option("--rules", opts->rules,
                     "Rule source (pcre:FILE, regexp:FILE, *.toml, directory); repeatable; "
                     "replaces the config's rules");

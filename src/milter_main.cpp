@@ -22,6 +22,8 @@
 //            drain): then libmilter stops at once, sessions in flight are cut
 //            off, and only their decided records are written. So a second
 //            SIGTERM during the drain stops immediately.
+#include "ip25b/install_paths.hpp"
+#include "milter_notify.hpp"
 #include "milter_runtime.hpp"
 #include "milter_session.hpp"
 
@@ -97,14 +99,18 @@ sigset_t handled_signals() {
 std::atomic<bool> milter_returned{false};
 
 void reload(const Overrides& o, bool stderr_copy) {
+    notify_reloading();
     auto old = current_runtime().get();
     auto next = build_runtime(o, old, stderr_copy);
     if (!next) {
         spdlog::error("reload failed, still running rule set {}: {}", old ? old->generation : 0,
                       next.error().to_string());
+        notify_ready("reload failed, old rule set kept: " + next.error().to_string());
         return;
     }
     current_runtime().set(next.value());
+    notify_ready("rule set " + std::to_string(next.value()->generation) + ": " +
+                 next.value()->classifier->summary());
     spdlog::info("reloaded: rule set {}: {}", next.value()->generation,
                  next.value()->classifier->summary());
 }
@@ -127,6 +133,7 @@ void signal_loop(const Overrides& o, bool stderr_copy) {
         }
         if (draining()) continue;
         spdlog::info("signal {}: stopping after sessions in flight", strsignal(sig));
+        notify_stopping();
         start_draining();
         size_t left = wait_for_sessions(session_drain_limit);
         if (left)
@@ -204,7 +211,8 @@ int main(int argc, char** argv) {
     CLI::App app{"ip25b-milter — refuse direct-to-MX mail from dynamic addresses (IP25B)"};
     Overrides o;
     bool check_only = false;
-    app.add_option("-c,--config", o.config_file, "configuration file (TOML)");
+    app.add_option("-c,--config", o.config_file,
+                   "configuration file (TOML); default " + install_paths().config_file);
     app.add_flag("-f,--foreground", o.foreground, "stay in the foreground, log to stderr too");
     app.add_option("-p,--socket", o.socket,
                    "listen on inet:PORT@HOST, inet6:PORT@HOST, unix:/PATH");
@@ -224,6 +232,7 @@ int main(int argc, char** argv) {
                                              ")");
     CLI11_PARSE(app, argc, argv);
 
+    if (o.config_file.empty()) o.config_file = install_paths().config_file;
     o.config_file = absolute(o.config_file);
     o.pidfile = absolute(o.pidfile);
     for (auto& r : o.rules)
@@ -317,6 +326,7 @@ int main(int argc, char** argv) {
 
     spdlog::info("listening on {}; rule set 1: {}", socket, rt.value()->classifier->summary());
     report_ready(ready_fd, "ok");
+    notify_ready("listening on " + socket + "; rule set 1: " + rt.value()->classifier->summary());
 
     int rc = MI_SUCCESS;
     pthread_t main_thread = pthread_self();
