@@ -8,15 +8,51 @@ sections, which reads well on a forge. A man page wants a NAME section of the
 form "name - what it is" (whatis and lintian parse it) and top-level section
 headings, so headings move up one level and the title line becomes NAME.
 DESCRIPTION replaces the title's own text (rules/README.md has no "name(N)").
+Pipe tables become definition lists: man(1) cannot wrap a table cell, so a
+wide table overflows the terminal (and lintian reports groff's warning).
 """
 import re
 import subprocess
 import sys
 
 
+def cells(row):
+    row = row.strip()
+    if row.startswith("|"):
+        row = row[1:]
+    if row.endswith("|"):
+        row = row[:-1]
+    return [c.strip() for c in re.split(r"(?<!\\)\|", row)]
+
+
+def table_to_definitions(rows):
+    header, body = cells(rows[0]), rows[2:]
+    out = []
+    for row in body:
+        c = cells(row)
+        if len(c) == 2:
+            text = c[1]
+        else:
+            text = "; ".join(f"{h}: {v}" for h, v in zip(header[1:], c[1:]) if v)
+        out += ["", c[0], f":   {text}"]
+    return out + [""]
+
+
 def convert(text, name, description):
     out, in_code, first = [], False, True
-    for line in text.splitlines():
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not in_code and line.startswith("|") and i < len(lines) and \
+                re.match(r"^\|[ :|-]+\|?\s*$", lines[i]):
+            rows = [line]
+            while i < len(lines) and lines[i].startswith("|"):
+                rows.append(lines[i])
+                i += 1
+            out += table_to_definitions(rows)
+            continue
         if line.startswith("```"):
             in_code = not in_code
         if first and line.startswith("# "):
