@@ -61,18 +61,21 @@ package)
     install_missing contrib/debian-packages.txt contrib/debian-package-tools.txt
     # The tree's files as git knows them (tracked and new, not ignored: no build
     # directories), with contrib/debian as debian/.
+    # The CMake build directory (obj-*) is kept between runs and file times are
+    # preserved, so a rerun only compiles what changed.
     out=$here/build-package
-    rm -rf "$out/src" && mkdir -p "$out/src/ip25b"
+    mkdir -p "$out/src/ip25b"
+    find "$out/src/ip25b" -mindepth 1 -maxdepth 1 ! -name 'obj-*' -exec rm -rf {} +
     git ls-files -z --cached --others --exclude-standard |
         while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
-        xargs -0 cp --parents -t "$out/src/ip25b"
+        xargs -0 cp -p --parents -t "$out/src/ip25b"
     cp -r contrib/debian "$out/src/ip25b/debian"
     cp contrib/systemd/ip25b-milter.service "$out/src/ip25b/debian/ip25b.ip25b-milter.service"
     rm -f "$out"/ip25b_*.deb "$out"/ip25b-dbgsym_*.deb "$out"/ip25b_*.changes "$out"/ip25b_*.buildinfo
     # The unit tests run in `contrib/dev.sh test`; DEB_BUILD_OPTIONS may override.
     (cd "$out/src/ip25b" &&
         DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS:-"nocheck parallel=$(nproc)"} \
-            dpkg-buildpackage -b -us -uc >"$out/build.log" 2>&1) ||
+            dpkg-buildpackage -b -us -uc --no-pre-clean >"$out/build.log" 2>&1) ||
         { tail -n 40 "$out/build.log" >&2; exit 1; }
     mv "$out"/src/ip25b_*.deb "$out"/src/ip25b*.changes "$out"/src/ip25b*.buildinfo "$out"/ 2>/dev/null || true
     mv "$out"/src/ip25b-dbgsym_*.deb "$out"/ 2>/dev/null || true
