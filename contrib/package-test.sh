@@ -89,14 +89,18 @@ tar -C "$root" -xf "$cache"
 mount_root
 t_base=$(date +%s)
 
+# Postfix was installed with "No configuration": start from Debian's own main.cf.
+[ -e "$root/etc/postfix/main.cf" ] || cp "$root/usr/share/postfix/main.cf.debian" "$root/etc/postfix/main.cf"
+
 # What the comparison after the purge ignores: apt's and dpkg's own books,
-# Postfix's queue and logs, the kernel file systems.
+# Postfix's queue and logs, the kernel file systems, adduser's lock file in
+# /run (a tmpfs, as on a booted system).
 snapshot() {
     (cd "$root" && find . \( -path ./proc -o -path ./sys -o -path ./dev -o -path ./var/cache/apt \
         -o -path ./var/lib/apt -o -path ./var/lib/dpkg -o -path ./var/log/apt \
         -o -path ./var/spool/postfix -o -path ./var/lib/postfix -o -path ./var/cache/debconf \
         -o -path ./var/cache/ldconfig -o -path ./tmp \) -prune -o -print) |
-        grep -vE '^\./var/log/(dpkg|alternatives|postfix)\.log' | sort
+        grep -vE '^\./var/log/(dpkg|alternatives|postfix)\.log$|^\./run/adduser$' | sort
 }
 snapshot >"$work/before.list"
 
@@ -177,8 +181,6 @@ fi
 # 4. Postfix: smtpd on a free loopback port, not chrooted, the milter through the socket.
 smtp_port=$(free_port)
 in_root adduser --quiet postfix ip25b
-# Installed with "No configuration": start from Debian's own main.cf.
-[ -e "$root/etc/postfix/main.cf" ] || cp "$root/usr/share/postfix/main.cf.debian" "$root/etc/postfix/main.cf"
 in_root postconf -e "compatibility_level = 3.6" "myhostname = mx.ip25b.test" \
     "mydestination = ip25b.test, localhost" "inet_interfaces = 127.0.0.1" "inet_protocols = ipv4" \
     "local_recipient_maps =" "alias_maps =" "maillog_file = /var/log/postfix.log" \
@@ -229,7 +231,7 @@ else
 fi
 
 # 6. Counters from the running daemon (the control socket comes with `ip25b status`).
-if in_root ip25b status --help >/dev/null 2>&1; then
+if in_root ip25b --help 2>/dev/null | grep -qE '^ +status '; then
     if st=$(in_root ip25b status 2>&1) && grep -qiE 'session|decision' <<<"$st"; then
         ok "ip25b status: $(tr '\n' ' ' <<<"$st" | cut -c1-200)"
     else
