@@ -61,6 +61,18 @@ Expected<std::shared_ptr<const Classifier>> Classifier::load(const ClassifierCon
     c->impl_->self_rules = std::move(self.value());
     auto rules = build_matcher(config.rules, c->impl_->files, c->impl_->file_rules);
     if (!rules) return rules.error();
+    size_t count = 0;
+    for (const auto& [file, n] : c->impl_->file_rules)
+        count += n;
+    if (count == 0 && config.self_ranges.empty() && !config.allow_empty) {
+        std::string where = config.rules.empty() ? std::string("rules.files is empty")
+                                                 : "no rule in " + config.rules.front() +
+                                                       (config.rules.size() > 1 ? " ..." : "");
+        return Error{"", 0,
+                     "no rules loaded (" + where +
+                         "); every client would pass. Set rules.allow_empty = true "
+                         "to run without rules"};
+    }
     c->impl_->rules = std::move(rules.value());
     return std::shared_ptr<const Classifier>(std::move(c));
 }

@@ -10,12 +10,15 @@
 #include "ip25b/classifier.hpp"
 #include "ip25b/cli.hpp"
 #include "ip25b/config.hpp"
+#include "ip25b/install_paths.hpp"
 #include "ip25b/policy.hpp"
 #include "ip25b/resolver.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -68,12 +71,17 @@ struct CheckResult {
 };
 
 Expected<Checker> make_checker(const CheckOptions& o) {
-    auto config = o.config.empty() ? parse_config("", "(defaults)", "") : load_config(o.config);
+    // Without -c: the installed config when there is one, else the built-in
+    // defaults with the shipped rules.
+    const InstallPaths& paths = install_paths();
+    std::string file = o.config;
+    std::error_code ec;
+    if (file.empty() && std::filesystem::exists(paths.config_file, ec)) file = paths.config_file;
+    auto config = file.empty() ? parse_config("", "(defaults)", "") : load_config(file);
     if (!config) return config.error();
     if (!o.rules.empty()) config->rules.rules = o.rules;
-    if (o.config.empty() && o.rules.empty())
-        config->rules.rules = {std::string(IP25B_RULES_DIR) + "/allowlist",
-                               std::string(IP25B_RULES_DIR) + "/isp"};
+    if (file.empty() && o.rules.empty())
+        config->rules.rules = {paths.rules_dir + "/allowlist", paths.rules_dir + "/isp"};
     for (const auto& d : o.dns)
         if (!valid_dns_server(d))
             return Error{"", 0, "--dns " + d + ": expected HOST[:PORT] or [V6]:PORT"};
@@ -249,8 +257,8 @@ void add_check_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--ptr", opts->ptr,
                     "Client PTR name; skips DNS and treats the name as forward-confirmed");
     cmd->add_option("-c,--config", opts->config,
-                    "ip25b.conf to use (default: built-in defaults "
-                    "with the shipped rules)");
+                    "ip25b.conf to use (default: " + install_paths().config_file +
+                        " if it exists, else the built-in defaults with the shipped rules)");
     cmd->add_option("--rules", opts->rules,
                     "Rule source (pcre:FILE, regexp:FILE, *.toml, directory); repeatable; "
                     "replaces the config's rules");

@@ -1,6 +1,8 @@
 // config.cpp — reads the operator's TOML file strictly, with file:line errors.
 #include "ip25b/config.hpp"
 
+#include "ip25b/install_paths.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -113,13 +115,17 @@ std::string resolve_path(const std::string& base, const std::string& p) {
 }
 
 // "pcre:FILE" and "regexp:FILE" keep their prefix; the file part is resolved.
+// "{rules}/..." names the shipped rules wherever they are installed, so the
+// shipped config works unchanged in /etc and in the source tree.
 std::string resolve_rule_path(const std::string& base, const std::string& p) {
+    const std::string& shipped = install_paths().rules_dir;
     for (const char* prefix : {"pcre:", "regexp:"}) {
         std::string_view pv(prefix);
         if (p.compare(0, pv.size(), pv) == 0)
-            return std::string(pv) + resolve_path(base, p.substr(pv.size()));
+            return std::string(pv) +
+                   resolve_path(base, expand_rules_dir(p.substr(pv.size()), shipped));
     }
-    return resolve_path(base, p);
+    return resolve_path(base, expand_rules_dir(p, shipped));
 }
 
 bool valid_reply_code(std::string_view code, char first) {
@@ -173,6 +179,7 @@ void read_rules(Section& s, Config& c, const std::string& base) {
     });
     s.boolean("ip_in_name_is_dynamic", c.rules.ip_in_name_is_dynamic);
     s.boolean("require_fcrdns", c.rules.require_fcrdns);
+    s.boolean("allow_empty", c.rules.allow_empty);
     s.finish();
 }
 

@@ -30,12 +30,14 @@
 //            drain): then libmilter stops at once, sessions in flight are cut
 //            off, and only their decided records are written. So a second
 //            SIGTERM during the drain stops immediately.
+#include "milter_notify.hpp"
 #include "milter_process.hpp"
 #include "milter_runtime.hpp"
 #include "milter_session.hpp"
 #include "milter_status.hpp"
 
 #include "ip25b/control.hpp"
+#include "ip25b/install_paths.hpp"
 #include "ip25b/metrics_http.hpp"
 
 #include <pthread.h>
@@ -121,18 +123,22 @@ void warn_restart_keys(const Config& before, const Config& after) {
 }
 
 void reload(const Overrides& o, bool stderr_copy) {
+    notify_reloading();
     auto old = current_runtime().get();
     auto next = build_runtime(o, old, stderr_copy);
     if (!next) {
         metrics().error(MetricError::ReloadFailed);
         spdlog::error("reload failed, still running rule set {}: {}", old ? old->generation : 0,
                       next.error().to_string());
+        notify_ready("reload failed, old rule set kept: " + next.error().to_string());
         return;
     }
     if (old) warn_restart_keys(old->config, next.value()->config);
     spdlog::default_logger()->set_level(level_of(next.value()->config.log.level));
     current_runtime().set(next.value());
     publish_rule_set(*next.value());
+    notify_ready("rule set " + std::to_string(next.value()->generation) + ": " +
+                 next.value()->classifier->summary());
     spdlog::info("reloaded: rule set {}: {}", next.value()->generation,
                  next.value()->classifier->summary());
 }
@@ -159,6 +165,7 @@ void signal_loop(const Overrides& o, bool stderr_copy) {
         }
         if (draining()) continue;
         spdlog::info("signal {}: stopping after sessions in flight", strsignal(sig));
+        notify_stopping();
         start_draining();
         size_t left = wait_for_sessions(session_drain_limit);
         if (left)
@@ -179,7 +186,8 @@ struct CommandLine {
 std::optional<int> parse_command_line(int argc, char** argv, CommandLine& cl) {
     CLI::App app{"ip25b-milter — refuse direct-to-MX mail from dynamic addresses (IP25B)"};
     Overrides& o = cl.o;
-    app.add_option("-c,--config", o.config_file, "configuration file (TOML)");
+    app.add_option("-c,--config", o.config_file,
+                   "configuration file (TOML); default " + install_paths().config_file);
     app.add_flag("-f,--foreground", o.foreground, "stay in the foreground, log to stderr too");
     app.add_option("-p,--socket", o.socket,
                    "listen on inet:PORT@HOST, inet6:PORT@HOST, unix:/PATH");
@@ -203,6 +211,8 @@ std::optional<int> parse_command_line(int argc, char** argv, CommandLine& cl) {
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
+
+    if (o.config_file.empty()) o.config_file = install_paths().config_file;
     o.config_file = absolute(o.config_file);
     o.pidfile = absolute(o.pidfile);
     for (auto& r : o.rules)
@@ -289,6 +299,7 @@ int run_milter(const CommandLine& cl, const Config& config, const SocketAccess& 
         control ? "; control socket " + control->path() : std::string(),
         http ? "; metrics on http://" + config.metrics.listen + "/metrics" : std::string());
     report_ready(ready_fd, "ok");
+    notify_ready("listening on " + mc.socket + "; rule set 1: " + rt.value()->classifier->summary());
 
     int rc = MI_SUCCESS;
     pthread_t main_thread = pthread_self();

@@ -39,6 +39,10 @@ struct ClassifierConfig {
     // Allowlist entries are honoured only for confirmed names either way: a
     // look-alike PTR is exactly what a forger would set.
     bool require_fcrdns = false;
+    // Loading no rule at all (no rule in any file, no self range) is an
+    // error unless this is set: an empty set passes every client, which is
+    // what a wrong path or a missing package looks like.
+    bool allow_empty = false;
 };
 
 class Classifier {
