@@ -45,8 +45,9 @@ InstallPaths install_paths_for(const std::string& exe) {
     std::string dir = fs::path(exe).parent_path().string();
     if (!dir.empty() && read_build_tree_file(fs::path(dir) / "ip25b-build-tree.paths", p)) return p;
     std::string root;
-    if (!dir.empty() && (ends_with_dir(dir, IP25B_INSTALL_BINDIR, root) ||
-                         ends_with_dir(dir, IP25B_INSTALL_SBINDIR, root)) &&
+    if (!dir.empty() &&
+        (ends_with_dir(dir, IP25B_INSTALL_BINDIR, root) ||
+         ends_with_dir(dir, IP25B_INSTALL_SBINDIR, root)) &&
         !root.empty()) {
         std::error_code ec;
         if (fs::is_directory(root + rules, ec)) {

@@ -55,7 +55,9 @@ n_inst=$(cd "$root/share/ip25b/rules" && find . -name '*.toml' | wc -l)
 [ -e "$root/bin/ip25b-build-tree.paths" ] && bad "the build-tree paths file was installed"
 
 # No source-tree path in the programs: they must find the installed data.
-if grep -q -a -F "$src/rules" "$root/bin/ip25b" "$root/sbin/ip25b-milter"; then
+if [ ! -f "$root/bin/ip25b" ] || [ ! -f "$root/sbin/ip25b-milter" ]; then
+    bad "no installed programs to inspect"
+elif grep -q -a -F "$src/rules" "$root/bin/ip25b" "$root/sbin/ip25b-milter"; then
     bad "a program has the source tree's rules path compiled in"
 else
     ok "no source-tree rules path in the installed programs"

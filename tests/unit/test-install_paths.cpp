@@ -56,7 +56,8 @@ BOOST_AUTO_TEST_CASE(a_staged_install_finds_its_own_data) {
 
 BOOST_AUTO_TEST_CASE(a_build_tree_names_the_source_tree) {
     TempDir t;
-    std::ofstream(t.path / "ip25b-build-tree.paths") << "rules_dir=/src/rules\nconfig_file=/src/c.conf\n";
+    std::ofstream(t.path / "ip25b-build-tree.paths")
+        << "rules_dir=/src/rules\nconfig_file=/src/c.conf\n";
     auto p = install_paths_for((t.path / "ip25b").string());
     BOOST_TEST(p.rules_dir == "/src/rules");
     BOOST_TEST(p.config_file == "/src/c.conf");
