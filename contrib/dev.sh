@@ -3,6 +3,9 @@
 #   contrib/dev.sh run    install what is missing, build, run the milter in the foreground
 #   contrib/dev.sh test   install what is missing, build with ASan/UBSan, run every test
 #   contrib/dev.sh bench  install what is missing, build optimised, run the benchmarks
+#   contrib/dev.sh soak [SESSIONS]
+#                         build optimised, run the soak (default 1M sessions, stops at
+#                         SOAK_TIME_LIMIT seconds, default 3600) and print its report
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -54,8 +57,13 @@ bench)
     build build-release all -DCMAKE_BUILD_TYPE=Release
     for b in bench/bench-*.sh; do bash "$b" "$here/build-release"; done
     ;;
+soak)
+    install_missing
+    build build-release ip25b-milter,ip25b-soak -DCMAKE_BUILD_TYPE=Release
+    exec bash tests/soak/run-soak.sh "$here/build-release" "${1:-1000000}" "${SOAK_TIME_LIMIT:-3600}"
+    ;;
 *)
-    echo "usage: contrib/dev.sh run|test|bench" >&2
+    echo "usage: contrib/dev.sh run|test|bench|soak [SESSIONS]" >&2
     exit 2
     ;;
 esac
