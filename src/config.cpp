@@ -340,6 +340,8 @@ void read_milter(Section& s, Config& c, const std::string& base) {
     s.string("user", c.milter.user);
     s.string("pidfile", c.milter.pidfile);
     c.milter.pidfile = resolve_path(base, c.milter.pidfile);
+    int64_t secs = 0;
+    if (s.integer("timeout", 1, 86400, secs)) c.milter.timeout = std::chrono::seconds(secs);
     s.finish();
 }
 

@@ -30,9 +30,11 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -95,6 +97,26 @@ sigset_t handled_signals() {
 }
 
 std::atomic<bool> milter_returned{false};
+
+// Every MTA connection holds an FD for as long as the MTA keeps it open, so
+// idle connections can eat the usual 1,024 soft limit; libmilter then fails
+// accept() and the real sessions behind them wait. Take what the hard limit
+// allows (the systemd unit raises it), capped: nothing here needs more.
+void raise_fd_limit() {
+    constexpr rlim_t wanted = 65536;
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= wanted) return;
+    rlim_t target = rl.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, rl.rlim_max);
+    if (target <= rl.rlim_cur) return;
+    rlim_t before = rl.rlim_cur;
+    rl.rlim_cur = target;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        spdlog::warn("cannot raise the open-file limit from {}: {}", before, std::strerror(errno));
+    else if (target < 4096)
+        spdlog::warn("open-file limit is only {} (hard limit); idle MTA connections can starve "
+                     "real sessions: raise it (systemd: LimitNOFILE)",
+                     target);
+}
 
 void reload(const Overrides& o, bool stderr_copy) {
     auto old = current_runtime().get();
@@ -264,6 +286,10 @@ int main(int argc, char** argv) {
         std::cerr << "ip25b-milter: smfi_register failed" << std::endl;
         return 1;
     }
+    // Debian's libmilter (worker pool) looks for timed-out sessions only every
+    // 600 s, so a silent connection goes between timeout and timeout + 600 s.
+    smfi_settimeout(static_cast<int>(mc.timeout.count()));
+    raise_fd_limit();
     std::string socket = mc.socket;
     if (smfi_setconn(socket.data()) != MI_SUCCESS || smfi_opensocket(true) != MI_SUCCESS) {
         std::cerr << "ip25b-milter: cannot listen on " << socket << std::endl;

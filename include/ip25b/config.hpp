@@ -47,6 +47,12 @@ struct MilterConfig {
     std::string socket = "inet:8899@127.0.0.1";
     std::string user;    // drop privileges to this user after opening sockets and files
     std::string pidfile; // empty: none
+    // libmilter's wait for the MTA's next command (smfi_settimeout); its own
+    // default is over two hours, so a silent connection held its FD and
+    // worker slot that long. Above Postfix's smtpd_timeout (300 s): the MTA is
+    // silent while its SMTP client is slow, and a legitimate slow client must
+    // not lose its milter.
+    std::chrono::seconds timeout{600};
 };
 
 struct Config {

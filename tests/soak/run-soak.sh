@@ -12,7 +12,7 @@
 # SIGTERM. Exit status: 0 pass, 1 fail, 77 a component is missing (1 under CI=true).
 # Tunables (environment): SOAK_HOSTS (addresses per class), SOAK_CONCURRENCY, SOAK_IDLE,
 # SOAK_IDLE_AT, SOAK_IDLE_HOLD, SOAK_RELOAD_EVERY, SOAK_DNS_EVERY, SOAK_MILTER_TIMEOUT,
-# SOAK_WARMUP, SOAK_MILTER (the milter binary), SOAK_KEEP=1 (keep the work directory).
+# SOAK_WARMUP, SOAK_RATE (sessions/s cap), SOAK_MILTER (the milter binary), SOAK_KEEP=1 (keep the work directory).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -108,7 +108,7 @@ level = "info"
 socket = "inet:$milter_port@127.0.0.1"
 EOF
 # SOAK_MILTER_TIMEOUT=none: leave the key out (a milter built before it existed).
-[ "${SOAK_MILTER_TIMEOUT:-30}" = none ] || echo "timeout = ${SOAK_MILTER_TIMEOUT:-30}" >>"$work/ip25b.conf"
+[ "${SOAK_MILTER_TIMEOUT:-600}" = none ] || echo "timeout = ${SOAK_MILTER_TIMEOUT:-600}" >>"$work/ip25b.conf"
 # The soft FD limit most daemons start with; the milter has to live with it.
 (ulimit -Sn 1024 && exec "$milter" -f -c "$work/ip25b.conf") >"$work/milter.log" 2>&1 &
 milter_pid=$!
@@ -126,7 +126,7 @@ rc=0
     --dns-restart-cmd "bash '$here/run-soak.sh' dns-restart '$work'" \
     --dns-restart-every "${SOAK_DNS_EVERY:-20}" \
     --idle "${SOAK_IDLE:-2000}" --idle-at "${SOAK_IDLE_AT:-20}" --idle-hold "${SOAK_IDLE_HOLD:-60}" \
-    --warmup "${SOAK_WARMUP:-10}" --samples "$work/samples.csv" || rc=$?
+    --warmup "${SOAK_WARMUP:-10}" --rate "${SOAK_RATE:-0}" --samples "$work/samples.csv" || rc=$?
 
 ok_reloads=$(grep -c "reloaded: rule set" "$work/milter.log" || true)
 bad_reloads=$(grep -c "reload failed" "$work/milter.log" || true)

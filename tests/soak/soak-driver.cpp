@@ -69,6 +69,7 @@ struct Options {
     std::string log;
     double warmup = 10;
     double session_timeout = 30;
+    double rate = 0; // sessions started per second at most; 0: as fast as the milter goes
     std::string samples_csv;
 };
 
@@ -236,13 +237,15 @@ Options parse(int argc, char** argv) {
             o.session_timeout = arg_num(val(), "--session-timeout");
         else if (a == "--samples")
             o.samples_csv = val();
+        else if (a == "--rate")
+            o.rate = arg_num(val(), "--rate");
         else {
             std::cerr
                 << "usage: ip25b-soak --port P --pid PID --log DECISIONS.jsonl [--sessions N]\n"
                    "  [--time-limit S] [--concurrency C] [--reload-every S]\n"
                    "  [--dns-restart-cmd CMD --dns-restart-every S] [--idle N --idle-at S\n"
                    "  --idle-hold S] [--drop-connect F] [--drop-mail F] [--hosts N]\n"
-                   "  [--warmup S] [--session-timeout S] [--samples FILE.csv]\n";
+                   "  [--warmup S] [--session-timeout S] [--samples FILE.csv] [--rate N]\n";
             std::exit(2);
         }
     }
@@ -673,8 +676,10 @@ int Driver::run() {
             (o_.idle_hold > 0 &&
              std::chrono::duration<double>(t - idle_started_).count() >= o_.idle_hold))
             end_idle();
+        const double allowed = o_.rate > 0 ? o_.rate * now() + 1 : 1e300;
         while (!stopped_by_time && next_ < o_.sessions &&
-               active_ < static_cast<uint64_t>(o_.concurrency))
+               active_ < static_cast<uint64_t>(o_.concurrency) &&
+               static_cast<double>(next_) < allowed)
             start_session();
         if (active_ == 0 && (stopped_by_time || next_ >= o_.sessions)) break;
         int n = epoll_wait(ep_, evs, 256, 100);
@@ -933,6 +938,14 @@ int Driver::report() {
     if (five_dns || five_internal) bad.push_back("5xx not caused by a dynamic PTR");
     if (errors_ || timeouts_) bad.push_back("sessions failed or timed out");
     if (finished_ == 0) bad.push_back("no session finished");
+    // A run too short for its disturbances proves nothing about them.
+    if (o_.reload_every > 0 && reloads_ == 0) bad.push_back("no reload happened");
+    if (!o_.dns_restart_cmd.empty() && o_.dns_restart_every > 0 && dns_restarts_ == 0)
+        bad.push_back("no DNS restart happened");
+    if (dns_restart_failures_) bad.push_back("a DNS restart failed");
+    if (o_.idle > 0 && idle_opened_ == 0) bad.push_back("no idle connection was held");
+    if (dropped_connect_ + dropped_mail_ == 0 && o_.drop_connect + o_.drop_mail > 0)
+        bad.push_back("no client dropped");
     std::printf("verdict:      %s", bad.empty() ? "PASS" : "FAIL:");
     for (auto& b : bad)
         std::printf(" %s;", b.c_str());
