@@ -25,7 +25,10 @@ if [ "${1:-}" = dns-restart ]; then
     n=$(($(cat "$work/dns-restarts" 2>/dev/null || echo 0) + 1))
     echo "$n" >"$work/dns-restarts"
     if [ $((n % 2)) = 1 ]; then
-        kill -STOP "$pid" && sleep 4 && kill -CONT "$pid"
+        # NSD answers from a child process: freeze the parent and its children.
+        pids="$pid $(ps -o pid= --ppid "$pid" | tr '\n' ' ')"
+        # shellcheck disable=SC2086
+        kill -STOP $pids && sleep 4 && kill -CONT $pids
         exit
     fi
     kill -TERM "$pid" 2>/dev/null || true
