@@ -369,6 +369,8 @@ void read_milter(Section& s, Config& c, const std::string& base) {
         if (c.milter.control_socket != "none" && !c.milter.control_socket.empty() &&
             c.milter.control_socket.front() != '/')
             s.fail(*n, "milter.control_socket must be an absolute path, \"\" or \"none\"");
+    int64_t secs = 0;
+    if (s.integer("timeout", 1, 86400, secs)) c.milter.timeout = std::chrono::seconds(secs);
     s.finish();
 }
 
@@ -401,6 +403,7 @@ std::vector<std::string> changed_milter_keys(const MilterConfig& a, const Milter
     if (a.socket_mode != b.socket_mode) out.push_back("socket_mode");
     if (a.socket_group != b.socket_group) out.push_back("socket_group");
     if (a.control_socket != b.control_socket) out.push_back("control_socket");
+    if (a.timeout != b.timeout) out.push_back("timeout");
     return out;
 }
 

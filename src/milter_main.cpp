@@ -42,8 +42,10 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -120,6 +122,24 @@ void warn_restart_keys(const Config& before, const Config& after) {
         list += (list.empty() ? "" : ", ") + std::string("metrics.listen");
     if (!list.empty())
         spdlog::warn("reload: {} changed: needs restart (still using the values from start)", list);
+// Every MTA connection holds an FD for as long as the MTA keeps it open, so
+// idle connections can eat the usual 1,024 soft limit; libmilter then fails
+// accept() and the real sessions behind them wait. Take what the hard limit
+// allows (the systemd unit raises it), capped: nothing here needs more.
+void raise_fd_limit() {
+    constexpr rlim_t wanted = 65536;
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= wanted) return;
+    rlim_t target = rl.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, rl.rlim_max);
+    if (target <= rl.rlim_cur) return;
+    rlim_t before = rl.rlim_cur;
+    rl.rlim_cur = target;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        spdlog::warn("cannot raise the open-file limit from {}: {}", before, std::strerror(errno));
+    else if (target < 4096)
+        spdlog::warn("open-file limit is only {} (hard limit); idle MTA connections can starve "
+                     "real sessions: raise it (systemd: LimitNOFILE)",
+                     target);
 }
 
 void reload(const Overrides& o, bool stderr_copy) {
@@ -274,6 +294,10 @@ int run_milter(const CommandLine& cl, const Config& config, const SocketAccess& 
         return 1;
     };
     SocketFile socket_file(unix_path(mc.socket)); // removed on every exit path
+    // Debian's libmilter (worker pool) looks for timed-out sessions only every
+    // 600 s, so a silent connection goes between timeout and timeout + 600 s.
+    smfi_settimeout(static_cast<int>(mc.timeout.count()));
+    raise_fd_limit();
     if (auto e = open_milter_socket(mc.socket, access)) return failed(e->to_string());
     if (control)
         if (auto e = control->set_access(access.mode, access.uid, access.gid))

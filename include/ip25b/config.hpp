@@ -54,6 +54,12 @@ struct MilterConfig {
     // `ip25b status` talks to this unix socket; empty: derived from `socket`
     // (see control_socket_path()), "none": no control socket.
     std::string control_socket;
+    // libmilter's wait for the MTA's next command (smfi_settimeout); its own
+    // default is over two hours, so a silent connection held its FD and
+    // worker slot that long. Above Postfix's smtpd_timeout (300 s): the MTA is
+    // silent while its SMTP client is slow, and a legitimate slow client must
+    // not lose its milter.
+    std::chrono::seconds timeout{600};
 };
 
 // Keys of [milter] that differ between two configs ("socket", "user", ...):

@@ -61,6 +61,7 @@ BOOST_AUTO_TEST_CASE(empty_file_gives_documented_defaults) {
     BOOST_TEST(c.milter.socket == "inet:8899@127.0.0.1");
     BOOST_TEST(c.milter.user.empty());
     BOOST_TEST(c.milter.pidfile.empty());
+    BOOST_TEST(c.milter.timeout.count() == 600);
 }
 
 BOOST_AUTO_TEST_CASE(every_key_is_read) {
@@ -129,6 +130,7 @@ level = "debug"
 socket = "unix:/run/ip25b/ip25b.sock"
 user = "ip25b"
 pidfile = "/run/ip25b/ip25b.pid"
+timeout = 120
 )");
     BOOST_TEST(c.rules.rules.size() == 4u);
     BOOST_TEST(c.rules.rules[0] == "/etc/ip25b/isp");
@@ -184,6 +186,7 @@ pidfile = "/run/ip25b/ip25b.pid"
     BOOST_TEST(c.milter.socket == "unix:/run/ip25b/ip25b.sock");
     BOOST_TEST(c.milter.user == "ip25b");
     BOOST_TEST(c.milter.pidfile == "/run/ip25b/ip25b.pid");
+    BOOST_TEST(c.milter.timeout.count() == 120);
 }
 
 BOOST_AUTO_TEST_CASE(errors_name_file_and_line) {
@@ -195,6 +198,7 @@ BOOST_AUTO_TEST_CASE(errors_name_file_and_line) {
         {"[rules]\nfiles = [\"a\"]\nfilez = 1\n", 3, "unknown key rules.filez"},
         {"\n\n[nonsense]\n", 3, "unknown key nonsense"},
         {"[dns]\ntries = 0\n", 2, "dns.tries must be between 1 and 10"},
+        {"[milter]\ntimeout = 0\n", 2, "milter.timeout must be between 1 and 86400"},
         {"[dns]\ntimeout_ms = \"1s\"\n", 2, "dns.timeout_ms must be an integer"},
         {"[dns]\nservers = [\"dns.example\"]\n", 2, "not IP"},
         {"[rules]\nself_ranges = [\"192.0.2.1/24\"]\n", 2, "rules.self_ranges"},
@@ -284,4 +288,5 @@ BOOST_AUTO_TEST_CASE(shipped_config_parses_and_matches_the_defaults) {
     BOOST_TEST(c->milter.socket_group == d.milter.socket_group);
     BOOST_TEST(c->milter.control_socket == d.milter.control_socket);
     BOOST_TEST(c->metrics.listen == d.metrics.listen);
+    BOOST_TEST(c->milter.timeout == d.milter.timeout);
 }
