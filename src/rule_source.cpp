@@ -1,6 +1,7 @@
 // rule_source.cpp — dispatch of a rule-source string to the right reader.
 #include "ip25b/rule_source.hpp"
 
+#include "ip25b/feed_store.hpp"
 #include "ip25b/rule_file.hpp"
 
 #include <filesystem>
@@ -19,6 +20,29 @@ Expected<RuleSource> load_rule_source(std::string_view spec, TableStrictness str
         return out;
     }
     std::error_code ec;
+    if (spec.starts_with("feed:")) {
+        // A subscribed feed (config [[feeds]]): its state directory. Until the
+        // first `ip25b update` installs it there is nothing to load, which is
+        // not an error: the milter must start before the first fetch.
+        const std::string dir(spec.substr(5));
+        const std::string rules = feed_rules_directory(dir);
+        const std::string name = std::filesystem::path(dir).filename().string();
+        if (!std::filesystem::is_directory(rules, ec)) {
+            out.warnings.push_back(
+                Error{dir, 0, "feed " + name + " is not installed yet (run ip25b update)"});
+            return out;
+        }
+        auto files = load_rule_directory(rules);
+        if (!files) return files.error();
+        for (auto& f : *files) {
+            out.files.push_back(f.path);
+            for (auto& r : f.rules) {
+                r.feed = name;
+                out.rules.push_back(std::move(r));
+            }
+        }
+        return out;
+    }
     const std::string path(spec);
     if (std::filesystem::is_directory(path, ec)) {
         auto files = load_rule_directory(path);

@@ -14,5 +14,8 @@ void add_match_command(CLI::App& app, int& exit_code);
 void add_check_command(CLI::App& app, int& exit_code);
 void add_lint_command(CLI::App& app, int& exit_code);
 void add_report_command(CLI::App& app, int& exit_code);
+void add_keygen_command(CLI::App& app, int& exit_code);
+void add_publish_command(CLI::App& app, int& exit_code);
+void add_update_command(CLI::App& app, int& exit_code);
 
 } // namespace ip25b::cli
