@@ -231,6 +231,9 @@ int publish(const std::vector<std::string>& inputs, const std::string& key_file,
     std::string sig = sign_feed(key.value(), doc,
                                 fmt::format("ip25b feed {} serial {} expires {}", feed.header.name,
                                             serial, format_utc(feed.header.expires)));
+    std::error_code ec;
+    auto parent = std::filesystem::path(output).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     for (auto [path, bytes] : {std::pair<std::string, std::string_view>{output, doc},
                                {output + ".minisig", sig},
                                {output + ".serial", std::to_string(serial) + "\n"}})
