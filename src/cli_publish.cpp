@@ -41,11 +41,20 @@ std::optional<std::chrono::seconds> parse_span(const std::string& s) {
     int64_t mult = 1;
     std::string_view num(s);
     switch (s.back()) {
-    case 'd': mult = 86400; break;
-    case 'h': mult = 3600; break;
-    case 'm': mult = 60; break;
-    case 's': mult = 1; break;
-    default: break;
+    case 'd':
+        mult = 86400;
+        break;
+    case 'h':
+        mult = 3600;
+        break;
+    case 'm':
+        mult = 60;
+        break;
+    case 's':
+        mult = 1;
+        break;
+    default:
+        break;
     }
     if (s.back() < '0' || s.back() > '9') num.remove_suffix(1);
     int64_t v = 0;

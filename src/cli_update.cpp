@@ -156,11 +156,13 @@ void add_update_command(CLI::App& app, int& exit_code) {
     };
     auto opt = std::make_shared<Options>();
     CLI::App* cmd = app.add_subcommand(
-        "update", "Fetch the subscribed rule feeds ([[feeds]]), verify, install, reload the milter");
+        "update",
+        "Fetch the subscribed rule feeds ([[feeds]]), verify, install, reload the milter");
     cmd->add_option("-c,--config", opt->config, "configuration file")->capture_default_str();
     cmd->add_option("feeds", opt->feeds, "only these feeds (default: all)");
-    cmd->add_flag("-f,--force", opt->force, "fetch even when a feed's refresh interval has not "
-                                            "passed");
+    cmd->add_flag("-f,--force", opt->force,
+                  "fetch even when a feed's refresh interval has not "
+                  "passed");
     cmd->add_flag("--no-reload", opt->no_reload, "do not signal the milter");
     cmd->add_flag("-l,--list", opt->list,
                   "show each feed's serial, age, expiry, last check and last error; fetch nothing");

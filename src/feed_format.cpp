@@ -21,8 +21,7 @@ struct FeedError {
     throw FeedError{static_cast<unsigned>(n.source().begin.line), std::move(reason)};
 }
 
-void reject_unknown(const toml::table& t, const std::set<std::string>& known,
-                    const char* where) {
+void reject_unknown(const toml::table& t, const std::set<std::string>& known, const char* where) {
     for (const auto& [k, v] : t)
         if (!known.count(std::string(k.str())))
             fail(v, fmt::format("unknown key '{}' in {}", k.str(), where));
@@ -146,15 +145,15 @@ Expected<Feed> parse_feed(std::string_view text, const std::string& origin) {
         if (!hn) return Error{origin, 1, "not a feed: no [feed] table"};
         auto* h = hn->as_table();
         if (!h) fail(*hn, "feed must be a table");
-        reject_unknown(*h, {"format", "name", "publisher", "contact", "serial", "published",
-                            "expires"},
+        reject_unknown(*h,
+                       {"format", "name", "publisher", "contact", "serial", "published", "expires"},
                        "[feed]");
         auto* fmtn = h->get("format");
         if (!fmtn || !fmtn->as_integer() || fmtn->as_integer()->get() != kFeedFormat)
-            throw FeedError{static_cast<unsigned>(fmtn ? fmtn->source().begin.line
-                                                       : h->source().begin.line),
-                            fmt::format("feed.format must be {} (this ip25b reads format {})",
-                                        kFeedFormat, kFeedFormat)};
+            throw FeedError{
+                static_cast<unsigned>(fmtn ? fmtn->source().begin.line : h->source().begin.line),
+                fmt::format("feed.format must be {} (this ip25b reads format {})", kFeedFormat,
+                            kFeedFormat)};
         f.header.name = string_key(*h, "name", "[feed]", true);
         if (!valid_feed_name(f.header.name))
             fail(*h->get("name"), "feed.name must be 1-64 of a-z 0-9 . _ -, starting with a "
@@ -187,14 +186,15 @@ Expected<Feed> parse_feed(std::string_view text, const std::string& origin) {
             FeedFile ff;
             ff.name = string_key(*t, "name", "[[file]]", true);
             if (!valid_feed_file_name(ff.name))
-                fail(*t->get("name"), "file.name \"" + ff.name +
-                                          "\" is not a plain *.toml file name");
+                fail(*t->get("name"),
+                     "file.name \"" + ff.name + "\" is not a plain *.toml file name");
             if (!names.insert(ff.name).second)
                 fail(*t->get("name"), "file \"" + ff.name + "\" appears twice");
             ff.content = string_key(*t, "content", "[[file]]", true);
             if (ff.content.size() > kMaxRuleFileBytes)
-                fail(*t->get("content"), "file \"" + ff.name + "\" is larger than a rule file "
-                                                               "may be");
+                fail(*t->get("content"), "file \"" + ff.name +
+                                             "\" is larger than a rule file "
+                                             "may be");
             f.files.push_back(std::move(ff));
         }
         if (f.files.empty()) return Error{origin, 0, "the feed holds no [[file]]"};
@@ -207,9 +207,8 @@ Expected<Feed> parse_feed(std::string_view text, const std::string& origin) {
     return f;
 }
 
-FeedCheck check_feed(const FeedHeader& h, std::string_view expected_name,
-                     uint64_t installed_serial, bool same_as_installed,
-                     std::chrono::sys_seconds now) {
+FeedCheck check_feed(const FeedHeader& h, std::string_view expected_name, uint64_t installed_serial,
+                     bool same_as_installed, std::chrono::sys_seconds now) {
     FeedCheck c;
     if (h.name != expected_name) {
         // A publisher's other feed, signed with the same key, must not stand in for this one.

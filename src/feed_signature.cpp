@@ -39,8 +39,8 @@ std::string to_base64(const uint8_t* data, size_t len) {
 bool from_base64(std::string_view text, std::vector<uint8_t>& out) {
     out.assign(text.size(), 0);
     size_t len = 0;
-    if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &len,
-                          nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
+    if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &len, nullptr,
+                          sodium_base64_VARIANT_ORIGINAL) != 0)
         return false;
     out.resize(len);
     return true;
@@ -224,7 +224,8 @@ Expected<std::string> verify_feed(const FeedPublicKey& key, std::string_view mes
     } else {
         return Error{origin, 0, "unknown signature algorithm"};
     }
-    if (rc != 0) return Error{origin, 0, "signature does not verify (content altered or truncated)"};
+    if (rc != 0)
+        return Error{origin, 0, "signature does not verify (content altered or truncated)"};
     auto comment = lines[2].substr(kTrusted.size());
     std::vector<uint8_t> signed_part(64 + comment.size());
     std::memcpy(signed_part.data(), sig.data() + 10, 64);

@@ -43,8 +43,8 @@ FeedUpdateOutcome update_feed(const FeedConfig& feed, const std::string& state_d
     if (!force && state.checked_at.time_since_epoch().count() != 0 &&
         now < state.checked_at + feed.refresh) {
         out.status = FeedUpdateStatus::NotDue;
-        out.message = fmt::format("checked {} s ago, refresh is {} s", (now - state.checked_at).count(),
-                                  feed.refresh.count());
+        out.message = fmt::format("checked {} s ago, refresh is {} s",
+                                  (now - state.checked_at).count(), feed.refresh.count());
         return out;
     }
     const std::string installed_doc = installed_feed_document(dir);
@@ -163,12 +163,10 @@ FeedUpdateOutcome update_feed(const FeedConfig& feed, const std::string& state_d
     state.last_modified = body->last_modified;
     out.status = FeedUpdateStatus::Installed;
     out.serial = doc.header.serial;
-    out.message = fmt::format("installed serial {} from {} ({} files, expires {}){}",
-                              doc.header.serial, doc.header.publisher, doc.files.size(),
-                              format_utc(doc.header.expires),
-                              installed_serial ? fmt::format(", replacing serial {}",
-                                                             installed_serial)
-                                               : "");
+    out.message =
+        fmt::format("installed serial {} from {} ({} files, expires {}){}", doc.header.serial,
+                    doc.header.publisher, doc.files.size(), format_utc(doc.header.expires),
+                    installed_serial ? fmt::format(", replacing serial {}", installed_serial) : "");
     if (auto e = save_feed_state(dir, state)) out.message += "; state not saved: " + e->to_string();
     return out;
 }

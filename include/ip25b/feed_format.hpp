@@ -63,8 +63,7 @@ struct FeedCheck {
     std::string reason; // for Refuse: why, in words an operator can act on
 };
 // `same_as_installed`: the document is byte-identical to the installed one.
-FeedCheck check_feed(const FeedHeader& h, std::string_view expected_name,
-                     uint64_t installed_serial, bool same_as_installed,
-                     std::chrono::sys_seconds now);
+FeedCheck check_feed(const FeedHeader& h, std::string_view expected_name, uint64_t installed_serial,
+                     bool same_as_installed, std::chrono::sys_seconds now);
 
 } // namespace ip25b

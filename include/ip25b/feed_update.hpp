@@ -16,10 +16,10 @@
 namespace ip25b {
 
 enum class FeedUpdateStatus : uint8_t {
-    Installed,   // a new serial is current
-    Unchanged,   // 304, or the same serial byte for byte
-    NotDue,      // checked less than `refresh` ago (without --force)
-    Failed,      // refused or unreachable: the last good copy stays in force
+    Installed, // a new serial is current
+    Unchanged, // 304, or the same serial byte for byte
+    NotDue,    // checked less than `refresh` ago (without --force)
+    Failed,    // refused or unreachable: the last good copy stays in force
 };
 
 struct FeedUpdateOutcome {
