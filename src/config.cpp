@@ -370,8 +370,7 @@ void read_update(Section& s, Config& c, const std::string& base) {
     s.finish();
 }
 
-void read_feeds(const toml::node& n, Config& c, const std::string& file,
-                const std::string& base) {
+void read_feeds(const toml::node& n, Config& c, const std::string& file, const std::string& base) {
     auto* arr = n.as_array();
     auto fail = [&](const toml::node& at, const std::string& reason) {
         throw ConfigError{Error{file, static_cast<unsigned>(at.source().begin.line), reason}};
