@@ -83,6 +83,15 @@ void reload_milter(const Config& c) {
                                           c.milter.pidfile));
         return;
     }
+    // A stale pid file may name another process now; SIGUSR1 would kill it.
+    std::string comm;
+    std::ifstream(fmt::format("/proc/{}/comm", pid)) >> comm;
+    if (comm != "ip25b-milter") {
+        log_line(LOG_WARNING, fmt::format("{}: pid {} is not a running ip25b-milter ({}); not "
+                                          "signalled",
+                                          c.milter.pidfile, pid, comm.empty() ? "gone" : comm));
+        return;
+    }
     if (::kill(static_cast<pid_t>(pid), SIGUSR1) != 0) {
         log_line(LOG_WARNING, fmt::format("cannot signal milter pid {} from {}: {}", pid,
                                           c.milter.pidfile, std::strerror(errno)));

@@ -8,6 +8,33 @@
 
 namespace ip25b {
 
+namespace {
+
+// A feed speaks for its publisher's zones only. Lint checks that examples lie
+// inside meta.domains, not that patterns do: '^.*$' with an in-zone example
+// passes, and from a third party's feed it would refuse (or, as an
+// exception, exempt) everybody's clients. So every rule of a feed also
+// requires the whole name to end in one of the file's domains: after the
+// rule's own match, the rest of the name is consumed and the end is checked
+// by a fixed-length lookbehind per domain (PCRE2 10.42 allows alternatives of
+// different fixed lengths).
+void confine_to_domains(Rule& r, const std::vector<std::string>& domains) {
+    std::string alts;
+    for (const auto& d : domains) {
+        std::string quoted;
+        for (char c : d) {
+            if (c == '.' || c == '-') quoted += '\\';
+            quoted += c;
+        }
+        if (!alts.empty()) alts += '|';
+        alts += "^" + quoted + "|\\." + quoted;
+    }
+    if (alts.empty()) alts = "(*FAIL)"; // an isp file always has domains; never widen
+    r.pattern = "(?:" + r.pattern + ")(?=.*+(?<=" + alts + ")\\z)";
+}
+
+} // namespace
+
 Expected<RuleSource> load_rule_source(std::string_view spec, TableStrictness strictness) {
     RuleSource out;
     out.spec = std::string(spec);
@@ -38,6 +65,7 @@ Expected<RuleSource> load_rule_source(std::string_view spec, TableStrictness str
             out.files.push_back(f.path);
             for (auto& r : f.rules) {
                 r.feed = name;
+                confine_to_domains(r, f.meta.domains);
                 out.rules.push_back(std::move(r));
             }
         }

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "ip25b/feed_store.hpp"
+#include "ip25b/matcher.hpp"
 #include "ip25b/rule_source.hpp"
 
 #include <cstdlib>
@@ -120,4 +121,59 @@ BOOST_AUTO_TEST_CASE(atomic_write_replaces_whole_file) {
     BOOST_TEST(s == "two");
     BOOST_TEST(!fs::exists(p + ".tmp-" + std::to_string(getpid())));
     BOOST_TEST(write_file_atomic(d.path + "/no/such/dir/f", "x").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(feed_rules_cannot_reach_outside_their_domains) {
+    // Passes lint (the examples are in the zone) but the patterns would match
+    // anybody's names; loaded from a feed they answer only inside the zone.
+    const char* greedy = R"(format = 1
+kind = "isp"
+
+[meta]
+name = "Greedy ISP"
+domains = ["example-isp.test", "other-isp.test"]
+contact = "abuse@example-isp.test"
+updated = 2026-11-30
+source = "test"
+
+[[exception]]
+id = "not-dynamic"
+pattern = '^mx[0-9]*\.'
+examples = ["mx1.example-isp.test"]
+
+[[dynamic]]
+id = "everything"
+pattern = '^.*$'
+examples = ["dyn1.example-isp.test"]
+)";
+    TempDir d;
+    const std::string dir = feed_directory(d.path, "greedy");
+    fs::create_directories(dir);
+    Feed f = feed(1);
+    f.header.name = "greedy";
+    f.files[0].content = greedy;
+    auto staged = stage_feed(dir, f, "doc", "sig");
+    BOOST_REQUIRE(staged);
+    BOOST_REQUIRE(!commit_feed(dir, staged.value(), 1));
+    auto src = load_rule_source("feed:" + dir);
+    BOOST_REQUIRE_MESSAGE(src, (src ? "" : src.error().to_string()));
+    auto m = Matcher::build(src->rules);
+    BOOST_REQUIRE_MESSAGE(m, (m ? "" : m.error().to_string()));
+    auto id = [&](const char* name) {
+        auto r = m->match(name);
+        return r ? r->rule->id : std::string("-");
+    };
+    BOOST_TEST(id("dyn1.example-isp.test") == "everything");
+    BOOST_TEST(id("a.b.other-isp.test") == "everything");
+    BOOST_TEST(id("other-isp.test") == "everything");
+    BOOST_TEST(id("mx1.example-isp.test") == "not-dynamic");
+    BOOST_TEST(id("mail-oi1-f170.google.com") == "-");
+    BOOST_TEST(id("mx1.google.com") == "-");
+    BOOST_TEST(id("dyn1.example-isp.test.evil.com") == "-");
+    BOOST_TEST(id("xexample-isp.test") == "-");
+    // The linear walk agrees with the indexed one.
+    for (const char* name : {"dyn1.example-isp.test", "mx1.google.com", "xexample-isp.test"}) {
+        auto a = m->match(name), b = m->match_linear(name);
+        BOOST_TEST(bool(a) == bool(b), name);
+    }
 }
