@@ -81,6 +81,7 @@ static Verdict from_rule(ClientClass cls, const Match& m, std::string evidence) 
     Verdict v;
     v.cls = cls;
     v.isp = m.rule->isp;
+    v.feed = m.rule->feed;
     v.rule = m.rule->id;
     v.file = m.rule->file;
     v.line = m.rule->line;

@@ -146,6 +146,7 @@ nlohmann::json to_json(const CheckResult& r) {
         {"class", to_string(v.cls)},
         {"isp", v.isp.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.isp)},
         {"rule", v.rule.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.rule)},
+        {"feed", v.feed.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.feed)},
         {"source", v.file.empty() ? nlohmann::json(nullptr)
                                   : nlohmann::json{{"file", v.file}, {"line", v.line}}},
         {"action", to_string(r.action)},
@@ -178,6 +179,7 @@ void print_text(const CheckResult& r) {
     std::cout << fmt::format("class:    {}\n", to_string(v.cls));
     if (!v.isp.empty()) std::cout << fmt::format("isp:      {}\n", v.isp);
     if (!v.rule.empty()) std::cout << fmt::format("rule:     {}\n", v.rule);
+    if (!v.feed.empty()) std::cout << fmt::format("feed:     {}\n", v.feed);
     if (!v.file.empty()) std::cout << fmt::format("source:   {}:{}\n", v.file, v.line);
     if (!v.result.empty()) std::cout << fmt::format("result:   {}\n", v.result);
     std::cout << fmt::format("evidence: {}\n", v.evidence);

@@ -1,11 +1,15 @@
 // config.cpp — reads the operator's TOML file strictly, with file:line errors.
 #include "ip25b/config.hpp"
 
+#include "ip25b/feed_format.hpp"
+#include "ip25b/feed_signature.hpp"
+#include "ip25b/feed_store.hpp"
 #include "ip25b/install_paths.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -165,9 +169,23 @@ std::chrono::seconds secs(int64_t v) {
 }
 
 void read_rules(Section& s, Config& c, const std::string& base) {
-    s.strings("files", [&](const std::string& v, const toml::node&) {
+    std::set<std::string> named_feeds;
+    s.strings("files", [&](const std::string& v, const toml::node& n) {
+        if (v.starts_with("feed:")) {
+            auto name = v.substr(5);
+            auto it = std::find_if(c.feeds.begin(), c.feeds.end(),
+                                   [&](const FeedConfig& f) { return f.name == name; });
+            if (it == c.feeds.end()) s.fail(n, "rules.files: no [[feeds]] entry is named " + name);
+            if (!named_feeds.insert(name).second) s.fail(n, "rules.files: " + v + " twice");
+            c.rules.rules.push_back("feed:" + feed_directory(c.update.state_dir, name));
+            return;
+        }
         c.rules.rules.push_back(resolve_rule_path(base, v));
     });
+    // Feeds the list does not place are consulted after everything it names.
+    for (const auto& f : c.feeds)
+        if (!named_feeds.count(f.name))
+            c.rules.rules.push_back("feed:" + feed_directory(c.update.state_dir, f.name));
     s.strings("self_ranges", [&](const std::string& v, const toml::node& n) {
         std::string err;
         auto cidr = Cidr::parse(v, &err);
@@ -393,6 +411,52 @@ void read_metrics(Section& s, Config& c) {
     s.finish();
 }
 
+void read_update(Section& s, Config& c, const std::string& base) {
+    s.string("state_dir", c.update.state_dir);
+    if (c.update.state_dir.empty())
+        if (auto* n = s.get("state_dir")) s.fail(*n, "update.state_dir must not be empty");
+    c.update.state_dir = resolve_path(base, c.update.state_dir);
+    s.finish();
+}
+
+void read_feeds(const toml::node& n, Config& c, const std::string& file, const std::string& base) {
+    auto* arr = n.as_array();
+    auto fail = [&](const toml::node& at, const std::string& reason) {
+        throw ConfigError{Error{file, static_cast<unsigned>(at.source().begin.line), reason}};
+    };
+    if (!arr) fail(n, "feeds must be an array of tables ([[feeds]])");
+    for (const auto& el : *arr) {
+        auto* t = el.as_table();
+        if (!t) fail(el, "feeds entries must be tables ([[feeds]])");
+        Section f(*t, "feeds", file);
+        FeedConfig fc;
+        fc.where = file + ":" + std::to_string(el.source().begin.line);
+        f.string("name", fc.name);
+        if (!valid_feed_name(fc.name))
+            fail(t->get("name") ? *t->get("name") : el,
+                 "feeds.name must be 1-64 of a-z 0-9 . _ -, starting with a letter or digit");
+        for (const auto& other : c.feeds)
+            if (other.name == fc.name) fail(el, "feeds: a second feed named " + fc.name);
+        f.string("url", fc.url);
+        if (!fc.url.starts_with("https://") || fc.url.size() <= 8)
+            fail(t->get("url") ? *t->get("url") : el, "feeds.url must be an https:// URL");
+        f.string("public_key", fc.public_key);
+        if (!parse_public_key(fc.public_key, fc.name))
+            fail(t->get("public_key") ? *t->get("public_key") : el,
+                 "feeds.public_key must be a minisign public key (the \"RW…\" line)");
+        f.string("ca_file", fc.ca_file);
+        fc.ca_file = resolve_path(base, fc.ca_file);
+        int64_t v = 0;
+        if (f.integer("refresh", 60, 30 * 86400, v)) fc.refresh = secs(v);
+        if (f.integer("max_size", 1024, 64 * 1024 * 1024, v)) fc.max_size = static_cast<size_t>(v);
+        if (f.integer("connect_timeout_ms", 100, 600000, v))
+            fc.connect_timeout = std::chrono::milliseconds(v);
+        if (f.integer("timeout_ms", 100, 3600000, v)) fc.timeout = std::chrono::milliseconds(v);
+        f.finish();
+        c.feeds.push_back(std::move(fc));
+    }
+}
+
 } // namespace
 
 std::vector<std::string> changed_milter_keys(const MilterConfig& a, const MilterConfig& b) {
@@ -456,9 +520,18 @@ Expected<Config> parse_config(std::string_view text, const std::string& name,
     try {
         toml::table root = toml::parse(text, name);
         Section top(root, "", name);
+        // Feeds first: rules.files may place them ("feed:NAME").
+        if (auto* t = top.table("update")) {
+            Section s(*t, "update", name);
+            read_update(s, c, base_dir);
+        }
+        if (auto* n = top.get("feeds")) read_feeds(*n, c, name, base_dir);
         if (auto* t = top.table("rules")) {
             Section s(*t, "rules", name);
             read_rules(s, c, base_dir);
+        } else {
+            for (const auto& f : c.feeds)
+                c.rules.rules.push_back("feed:" + feed_directory(c.update.state_dir, f.name));
         }
         if (auto* t = top.table("dns")) {
             Section s(*t, "dns", name);

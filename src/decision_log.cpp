@@ -102,6 +102,7 @@ std::string DecisionLog::to_json(const DecisionRecord& r) {
     j["fcrdns"] = r.ptr_status == "confirmed";
     j["class"] = r.cls;
     j["isp"] = r.isp;
+    j["feed"] = r.feed;
     j["rule"] = r.rule;
     j["rule_file"] = r.rule_file;
     j["rule_line"] = r.rule_line;
@@ -136,6 +137,7 @@ std::string DecisionLog::to_line(const DecisionRecord& r) {
         " client=" + (r.client_ip.empty() ? "unknown" : r.client_ip) +
         " ptr=" + (r.ptr.empty() ? r.ptr_status : r.ptr) + " class=" + r.cls;
     if (!r.isp.empty()) s += " isp=\"" + r.isp + "\"";
+    if (!r.feed.empty()) s += " feed=\"" + r.feed + "\"";
     if (!r.rule.empty()) s += " rule=\"" + r.rule + "\"";
     s += " stage=" + r.stage;
     if (!r.queue_id.empty()) s += " queue_id=" + r.queue_id;

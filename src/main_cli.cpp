@@ -1,4 +1,5 @@
-// main_cli.cpp — entry point of the `ip25b` tool: match, check, lint, report, status.
+// main_cli.cpp — entry point of the `ip25b` tool: match, check, lint, report, status,
+// keygen, publish, update.
 #include "ip25b/cli.hpp"
 
 #include <iostream>
@@ -14,6 +15,9 @@ int main(int argc, char** argv) {
     ip25b::cli::add_check_command(app, exit_code);
     ip25b::cli::add_report_command(app, exit_code);
     ip25b::cli::add_status_command(app, exit_code);
+    ip25b::cli::add_keygen_command(app, exit_code);
+    ip25b::cli::add_publish_command(app, exit_code);
+    ip25b::cli::add_update_command(app, exit_code);
     CLI11_PARSE(app, argc, argv);
     return exit_code;
 }

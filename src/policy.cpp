@@ -124,6 +124,7 @@ std::string render_template(std::string_view tmpl, const Classified& c, const Ip
         if (key == "ptr") return c.ptr.name.empty() ? std::string("no PTR") : c.ptr.name;
         if (key == "isp") return v.isp.empty() ? std::string("its provider") : v.isp;
         if (key == "rule") return v.rule.empty() ? std::string("-") : v.rule;
+        if (key == "feed") return v.feed.empty() ? std::string("-") : v.feed;
         if (key == "class") return std::string(to_string(v.cls));
         if (key == "file")
             return v.file.empty() ? std::string("-") : std::string(base_name(v.file));
@@ -307,6 +308,7 @@ StepResult Session::decide(Stage at, const ClassifyFn& classify) {
     record_.dns_detail = c.ptr.detail;
     record_.cls = c.internal_error.empty() ? std::string(to_string(c.verdict.cls)) : "error";
     record_.isp = c.verdict.isp;
+    record_.feed = c.verdict.feed;
     record_.rule = c.verdict.rule;
     record_.rule_file = c.verdict.file;
     record_.rule_line = c.verdict.line;

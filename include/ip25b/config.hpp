@@ -74,9 +74,29 @@ struct MetricsConfig {
     std::string listen; // "127.0.0.1:9125" or "[::1]:9125": Prometheus HTTP endpoint; empty: off
 };
 
+// One subscribed rule feed ([[feeds]]): fetched by `ip25b update`, loaded
+// from <update.state_dir>/<name>/current/rules/ by the milter.
+struct FeedConfig {
+    std::string name;       // must equal the feed document's [feed] name
+    std::string url;        // https:// only; the signature is at url + ".minisig"
+    std::string public_key; // minisign public key, base64 ("RW…")
+    std::string ca_file;    // optional pinned CA bundle (PEM)
+    std::chrono::seconds refresh{3600};
+    size_t max_size = 4 * 1024 * 1024;
+    std::chrono::milliseconds connect_timeout{10000};
+    std::chrono::milliseconds timeout{60000};
+    std::string where; // file:line of the [[feeds]] entry
+};
+
+struct UpdateConfig {
+    std::string state_dir = "/var/lib/ip25b/feeds";
+};
+
 struct Config {
     std::string file; // where it was read ("" for the built-in defaults)
     ClassifierConfig rules;
+    std::vector<FeedConfig> feeds;
+    UpdateConfig update;
     DnsConfig dns;
     PolicyConfig policy;
     LogConfig log;

@@ -29,6 +29,7 @@ struct DecisionRecord {
     std::string ptr_status; // ip25b::to_string(PtrStatus), or "not-looked-up"
     std::string cls;        // ip25b::to_string(ClientClass), or "exempt"
     std::string isp;
+    std::string feed; // subscribed feed of the deciding rule, "" for local rules
     std::string rule;
     std::string rule_file;
     unsigned rule_line = 0;

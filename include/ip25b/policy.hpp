@@ -126,7 +126,7 @@ class Policy {
     PolicyConfig c_;
 };
 
-// Fills a template: {ip} {ptr} {isp} {rule} {class} {file}; unknown
+// Fills a template: {ip} {ptr} {isp} {rule} {class} {file} {feed}; unknown
 // placeholders stay as written. Exposed for tests.
 std::string render_template(std::string_view tmpl, const Classified& c, const IpAddress* client);
 // libmilter reply text: '%' doubled, control characters replaced, bounded length.

@@ -39,6 +39,7 @@ struct Rule {
     std::string result;      // Result: the table's right-hand side
     std::string id;          // rule-file id; for tables "line N"
     std::string isp;         // ISP name from the rule file's metadata; empty for tables
+    std::string feed;        // subscribed feed the rule came from; empty for local files
     std::vector<Cidr> scope; // when not empty the rule counts only for clients inside
     std::string file;        // where it was read, for every explanation and error
     unsigned line = 0;

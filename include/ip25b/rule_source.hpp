@@ -4,7 +4,9 @@
 // `ip25b match --table`, `ip25b-milter --rules`): "pcre:FILE" and
 // "regexp:FILE" are Postfix tables read unchanged; a *.toml path is one of the
 // project's rule files; a directory is every *.toml directly inside it, in
-// name order. This is the single place that tells them apart.
+// name order; "feed:DIR" is a subscribed feed's state directory (its
+// current/rules/, each rule tagged with the feed's name). This is the single
+// place that tells them apart.
 #pragma once
 
 #include "ip25b/error.hpp"

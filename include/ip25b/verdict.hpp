@@ -36,6 +36,7 @@ constexpr std::string_view to_string(ClientClass c) {
 struct Verdict {
     ClientClass cls = ClientClass::None;
     std::string isp;      // ISP named by the deciding rule file, if any
+    std::string feed;     // subscribed feed of the deciding rule ("" for local files)
     std::string rule;     // rule id, or "line N" for Postfix tables
     std::string file;     // file of the deciding rule or range
     unsigned line = 0;    // line in that file

@@ -290,3 +290,39 @@ BOOST_AUTO_TEST_CASE(shipped_config_parses_and_matches_the_defaults) {
     BOOST_TEST(c->metrics.listen == d.metrics.listen);
     BOOST_TEST(c->milter.timeout == d.milter.timeout);
 }
+
+BOOST_AUTO_TEST_CASE(feeds_are_read_and_placed_in_the_rule_order) {
+    const std::string key = "RWSSM0Olv9/BHFZh/WPcytam6LPOTidje3jpBZFDZt5v35GZot/tKVOf";
+    Config c =
+        parse_ok("[rules]\nfiles = [\"allow\", \"feed:b\", \"isp\"]\n"
+                 "[update]\nstate_dir = \"feeds\"\n"
+                 "[[feeds]]\nname = \"a\"\nurl = \"https://a.test/r.toml\"\npublic_key = \"" +
+                 key +
+                 "\"\nrefresh = 600\nca_file = \"ca.pem\"\nmax_size = 10000\n"
+                 "[[feeds]]\nname = \"b\"\nurl = \"https://b.test/r.toml\"\npublic_key = \"" +
+                 key + "\"\n");
+    BOOST_REQUIRE(c.feeds.size() == 2u);
+    BOOST_TEST(c.update.state_dir == "/etc/ip25b/feeds");
+    BOOST_TEST(c.feeds[0].ca_file == "/etc/ip25b/ca.pem");
+    BOOST_TEST(c.feeds[0].refresh.count() == 600);
+    BOOST_TEST(c.feeds[0].max_size == 10000u);
+    BOOST_TEST(c.feeds[0].where == "test.conf:5");
+    // b where the list placed it, a (not placed) after everything.
+    std::vector<std::string> want = {"/etc/ip25b/allow", "feed:/etc/ip25b/feeds/b",
+                                     "/etc/ip25b/isp", "feed:/etc/ip25b/feeds/a"};
+    BOOST_TEST(c.rules.rules == want, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(feed_errors_name_the_line) {
+    const std::string key = "RWSSM0Olv9/BHFZh/WPcytam6LPOTidje3jpBZFDZt5v35GZot/tKVOf";
+    auto feed = [&](const std::string& body) { return "[[feeds]]\nname = \"a\"\n" + body; };
+    BOOST_TEST(
+        parse_err(feed("url = \"http://a.test/r\"\npublic_key = \"" + key + "\"\n")).to_string() ==
+        "test.conf:3: feeds.url must be an https:// URL");
+    BOOST_TEST(parse_err(feed("url = \"https://a.test/r\"\npublic_key = \"RWxx\"\n")).line == 4u);
+    BOOST_TEST(
+        parse_err(feed("url = \"https://a.test/r\"\npublic_key = \"" + key + "\"\nrefrsh = 60\n"))
+            .to_string() == "test.conf:5: unknown key feeds.refrsh");
+    BOOST_TEST(parse_err("[rules]\nfiles = [\"feed:nope\"]\n").to_string() ==
+               "test.conf:2: rules.files: no [[feeds]] entry is named nope");
+}
