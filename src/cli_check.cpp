@@ -125,7 +125,8 @@ int run_check(const CheckOptions& o) {
             if (!c.ptr.detail.empty()) j["dns_detail"] = c.ptr.detail;
             j["from_cache"] = c.ptr.from_cache;
         }
-        std::cout << j.dump() << "\n";
+        // --ptr and the resolver's names may hold any bytes: replace what is not UTF-8.
+        std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         return 0;
     }
     std::cout << fmt::format("ip:       {}\n", client->to_string());

@@ -1,11 +1,10 @@
 // config.cpp — reads the operator's TOML file strictly, with file:line errors.
 #include "ip25b/config.hpp"
+#include "ip25b/file_reader.hpp"
 
 #include <charconv>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <toml++/toml.h>
 
@@ -418,17 +417,14 @@ Expected<Config> parse_config(std::string_view text, const std::string& name,
 }
 
 Expected<Config> load_config(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Error{path, 0, "cannot open config file"};
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    if (in.bad()) return Error{path, 0, "cannot read config file"};
+    auto text = read_regular_file(path, kMaxConfigBytes, "config file");
+    if (!text) return text.error();
     std::string dir = std::filesystem::path(path).parent_path().string();
     if (dir.empty()) dir = ".";
     std::error_code ec;
     auto abs = std::filesystem::absolute(dir, ec);
     if (!ec) dir = abs.lexically_normal().string();
-    return parse_config(buf.str(), path, dir);
+    return parse_config(*text, path, dir);
 }
 
 ResolverOptions resolver_options(const DnsConfig& d) {
