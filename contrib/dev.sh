@@ -3,6 +3,8 @@
 #   contrib/dev.sh run    install what is missing, build, run the milter in the foreground
 #   contrib/dev.sh test   install what is missing, build with ASan/UBSan, run every test
 #   contrib/dev.sh bench  install what is missing, build optimised, run the benchmarks
+#   contrib/dev.sh fuzz [N|Ss]  build the libFuzzer targets with clang, run each for N
+#                         executions (default 10000000) or S seconds, print a report
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -54,8 +56,14 @@ bench)
     build build-release all -DCMAKE_BUILD_TYPE=Release
     for b in bench/bench-*.sh; do bash "$b" "$here/build-release"; done
     ;;
+fuzz)
+    install_missing
+    CC=clang-14 CXX=clang++-14 build build-fuzz fuzz-all -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DIP25B_FUZZ=ON
+    exec fuzz/run-fuzzers.sh "$here/build-fuzz" "${1:-10000000}"
+    ;;
 *)
-    echo "usage: contrib/dev.sh run|test|bench" >&2
+    echo "usage: contrib/dev.sh run|test|bench|fuzz [N|Ss]" >&2
     exit 2
     ;;
 esac
