@@ -68,8 +68,9 @@ for bad in "$tmp/fifo" /dev/zero; do
     [ $rc -ne 0 ] && grep -q "$bad: table is not a regular file" "$tmp/err" ||
         fail "match --table pcre:$bad: rc $rc: $(cat "$tmp/err")"
     rc=0; run_bounded 10 "$ip25b" lint "$bad" || rc=$?
-    [ $rc -ne 0 ] && grep -q "$bad: rule file is not a regular file" "$tmp/err" ||
-        fail "lint $bad: rc $rc: $(cat "$tmp/err")"
+    # lint prints its findings on stdout
+    [ $rc -ne 0 ] && grep -q "$bad: rule file is not a regular file" "$tmp/out" ||
+        fail "lint $bad: rc $rc: $(cat "$tmp/out" "$tmp/err")"
     rc=0; run_bounded 10 "$ip25b" report "$bad" || rc=$?
     [ $rc -ne 0 ] && grep -q "$bad: log is not a regular file" "$tmp/err" ||
         fail "report $bad: rc $rc: $(cat "$tmp/err")"
@@ -106,7 +107,7 @@ reload_and_expect() {
 }
 ln -sf "$tmp/fifo" "$tmp/table.pcre"
 reload_and_expect failures 1
-grep -q "reload failed.*fifo: table is not a regular file" "$tmp/milter.log" || fail "FIFO reason"
+grep -q "reload failed.*table.pcre: table is not a regular file" "$tmp/milter.log" || fail "FIFO reason"
 ln -sf /dev/zero "$tmp/table.pcre"
 reload_and_expect failures 2
 rm "$tmp/ip25b.conf" && mkfifo "$tmp/ip25b.conf"
@@ -133,7 +134,7 @@ touch "$tmp/main.cf"
     for i in $(seq 100); do printf 'endif\n'; done
     printf '/./ any\n'
 } >"$tmp/hostile.pcre"
-printf '%s\n' aaaaaaaaaaaaaaaaaaaa-.b aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa! aaaaaaaaaaaaaaaa \
+printf '%s\n' aaaaaaaaaaaaaaaaaaaa-.b aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa- aaaaaaaaaaaaaaaa \
     xab xb zzz.example >"$tmp/names"
 timeout 120 "$ip25b" match --table "pcre:$tmp/hostile.pcre" <"$tmp/names" 2>"$tmp/m.err" |
     LC_ALL=C sort >"$tmp/ours" || fail "ip25b match on hostile patterns: $(cat "$tmp/m.err")"
