@@ -6,6 +6,8 @@
 # fuzz/regressions/<target>/* (inputs that once crashed it), then fuzzes from a copy of
 # its seed corpus fuzz/corpus/<target>/ (new inputs stay in BUILD_DIR, not the repo).
 # Crash inputs are kept in BUILD_DIR/fuzz-work/<target>/; exit 1 if any target crashed.
+# The report gives the rate per wall-clock second and per CPU second, and the time 10M
+# executions take at each (the second is what one dedicated core would take).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: run-fuzzers.sh BUILD_DIR [LENGTH] [TARGET...]}
@@ -25,7 +27,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 failed=0
-printf '%-16s %12s %9s %10s %8s %12s\n' target executions seconds exec/s crashes "10M takes"
+printf '%-16s %12s %9s %10s %12s %8s %13s %13s\n' target executions seconds exec/s \
+    exec/cpu-s crashes "10M (wall)" "10M (1 core)"
 for t in "${targets[@]}"; do
     bin="$build/fuzz/fuzz-$t"
     work="$build/fuzz-work/$t"
@@ -34,7 +37,7 @@ for t in "${targets[@]}"; do
         failed=1
         continue
     fi
-    rm -rf "$work/corpus"
+    rm -rf "$work/corpus" "$work/crashes" # crash inputs of an earlier run: copy them first
     mkdir -p "$work/corpus" "$work/crashes"
     crashes=0
     # 1. Regression inputs: each must run clean.
@@ -46,11 +49,13 @@ for t in "${targets[@]}"; do
     fi
     # 2. Fuzzing from the seed corpus.
     cp "$here/corpus/$t"/* "$work/corpus/" 2>/dev/null
-    start=$(date +%s.%N)
-    "$bin" "${common[@]}" "${limit[@]}" -artifact_prefix="$work/crashes/" "$work/corpus" \
+    # CPU time as well as wall time: on a shared machine the wall-clock rate says more
+    # about the neighbours than about the target.
+    /usr/bin/time -f '%e %U %S' -o "$work/time" \
+        "$bin" "${common[@]}" "${limit[@]}" -artifact_prefix="$work/crashes/" "$work/corpus" \
         >"$work/fuzz.log" 2>&1
     rc=$?
-    end=$(date +%s.%N)
+    read -r wall user sys <"$work/time" || { wall=0; user=0; sys=0; }
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz.log" | tail -1)
     execs=${execs:-0}
     found=$(find "$work/crashes" -type f | wc -l)
@@ -60,9 +65,10 @@ for t in "${targets[@]}"; do
         grep -m3 -E 'ERROR: |SUMMARY: |runtime error' "$work/fuzz.log" >&2
     fi
     [ "$crashes" -gt 0 ] && failed=1
-    awk -v t="$t" -v n="$execs" -v s="$start" -v e="$end" -v c="$crashes" 'BEGIN {
-        d = e - s; r = d > 0 ? n / d : 0
-        full = r > 0 ? 10000000 / r : 0
-        printf "%-16s %12d %9.1f %10.0f %8d %9.1f min\n", t, n, d, r, c, full / 60 }'
+    awk -v t="$t" -v n="$execs" -v d="$wall" -v u="$user" -v s="$sys" -v c="$crashes" 'BEGIN {
+        cpu = u + s; r = d > 0 ? n / d : 0; rc = cpu > 0 ? n / cpu : 0
+        full = r > 0 ? 10000000 / r / 60 : 0; full_cpu = rc > 0 ? 10000000 / rc / 60 : 0
+        printf "%-16s %12d %9.1f %10.0f %12.0f %8d %9.1f min %9.1f min\n", t, n, d, r, rc, c,
+            full, full_cpu }'
 done
 exit $failed
