@@ -9,6 +9,8 @@
 #   contrib/dev.sh soak [SESSIONS]
 #                         build optimised, run the soak (default 1M sessions, stops at
 #                         SOAK_TIME_LIMIT seconds, default 3600) and print its report
+#   contrib/dev.sh fuzz [N|Ss]  build the libFuzzer targets with clang, run each for N
+#                         executions (default 10000000) or S seconds, print a report
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -102,8 +104,14 @@ soak)
         SOAK_WARMUP=${SOAK_WARMUP:-300}
     exec bash tests/soak/run-soak.sh "$here/build-release" "${1:-1000000}" "${SOAK_TIME_LIMIT:-3600}"
     ;;
+fuzz)
+    install_missing
+    CC=clang-14 CXX=clang++-14 build build-fuzz fuzz-all -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DIP25B_FUZZ=ON
+    exec fuzz/run-fuzzers.sh "$here/build-fuzz" "${1:-10000000}"
+    ;;
 *)
-    echo "usage: contrib/dev.sh run|test|bench|soak [SESSIONS]|package|package-test" >&2
+    echo "usage: contrib/dev.sh run|test|bench|soak [SESSIONS]|fuzz [N|Ss]|package|package-test" >&2
     exit 2
     ;;
 esac

@@ -1,6 +1,7 @@
 // cli_report.cpp — `ip25b report LOG...`: totals and false-positive candidates
 // from the milter's decision log (JSON lines; "-" reads stdin).
 #include "ip25b/cli.hpp"
+#include "ip25b/file_reader.hpp"
 #include "ip25b/report.hpp"
 
 #include <fstream>
@@ -30,14 +31,14 @@ void add_report_command(CLI::App& app, int& exit_code) {
                 inputs.push_back(&std::cin);
                 continue;
             }
-            auto in = std::make_unique<std::ifstream>(f);
-            if (!*in) {
-                std::cerr << "ip25b report: " << f << ": cannot open\n";
+            auto in = open_regular_file(f, kMaxLogBytes, "log");
+            if (!in) {
+                std::cerr << "ip25b report: " << in.error().to_string() << "\n";
                 exit_code = 2;
                 return;
             }
-            inputs.push_back(in.get());
-            opened.push_back(std::move(in));
+            inputs.push_back(in->get());
+            opened.push_back(std::move(*in));
         }
         Report r = build_report(inputs);
         std::cout << (o->json ? report_json(r) : report_text(r, o->top));

@@ -1,5 +1,6 @@
 // config.cpp — reads the operator's TOML file strictly, with file:line errors.
 #include "ip25b/config.hpp"
+#include "ip25b/file_reader.hpp"
 
 #include "ip25b/feed_format.hpp"
 #include "ip25b/feed_signature.hpp"
@@ -566,31 +567,14 @@ Expected<Config> parse_config(std::string_view text, const std::string& name,
 }
 
 Expected<Config> load_config(const std::string& path) {
-    // POSIX I/O: the operator needs the reason (permissions after a privilege
-    // drop, a missing file), which iostreams do not keep.
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return Error{path, 0, std::string("cannot open config file: ") + std::strerror(errno)};
-    std::string text;
-    char chunk[8192];
-    for (;;) {
-        ssize_t n = ::read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int e = errno;
-            ::close(fd);
-            return Error{path, 0, std::string("cannot read config file: ") + std::strerror(e)};
-        }
-        if (n == 0) break;
-        text.append(chunk, static_cast<size_t>(n));
-    }
-    ::close(fd);
+    auto text = read_regular_file(path, kMaxConfigBytes, "config file");
+    if (!text) return text.error();
     std::string dir = std::filesystem::path(path).parent_path().string();
     if (dir.empty()) dir = ".";
     std::error_code ec;
     auto abs = std::filesystem::absolute(dir, ec);
     if (!ec) dir = abs.lexically_normal().string();
-    return parse_config(text, path, dir);
+    return parse_config(*text, path, dir);
 }
 
 ResolverOptions resolver_options(const DnsConfig& d) {

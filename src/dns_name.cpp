@@ -43,7 +43,9 @@ std::optional<std::string> hostname_problem(std::string_view name) {
         if (i == label_start || i - label_start > 63) return label_problem(label_start, i);
         label_start = i + 1;
     }
-    if (name.size() - label_start > 63) return label_problem(label_start, name.size());
+    // "a.jp.." arrives here as "a.jp.": the dot that ends it leaves an empty last label.
+    if (label_start == name.size() || name.size() - label_start > 63)
+        return label_problem(label_start, name.size());
     return std::nullopt;
 }
 

@@ -196,18 +196,22 @@ bool same_name(std::string_view a, std::string_view b) {
 
 std::string printable(std::string_view s, size_t max) {
     std::string out;
+    // Where to cut so that "..." still fits within max: a cut never splits a \DDD escape.
+    size_t cut = 0;
     for (unsigned char c : s) {
-        if (out.size() >= max) {
-            out += "...";
+        char piece[8];
+        size_t n = 1;
+        if (c >= 0x21 && c <= 0x7E)
+            piece[0] = char(c);
+        else
+            n = size_t(std::snprintf(piece, sizeof piece, "\\%03u", c));
+        if (out.size() + n > max) {
+            out.resize(cut);
+            out.append("...", std::min<size_t>(3, max - cut));
             break;
         }
-        if (c >= 0x21 && c <= 0x7E) {
-            out += char(c);
-        } else {
-            char buf[6];
-            std::snprintf(buf, sizeof buf, "\\%03u", c);
-            out += buf;
-        }
+        out.append(piece, n);
+        if (out.size() + 3 <= max) cut = out.size();
     }
     return out;
 }

@@ -34,7 +34,6 @@ namespace ip25b {
 namespace {
 
 constexpr uint32_t kNoGuard = UINT32_MAX;
-constexpr size_t kMaxGuardDepth = 64; // bounds the per-lookup guard walk
 
 // ---------------------------------------------------------------- suffix keys
 
@@ -463,10 +462,8 @@ Expected<Matcher> Matcher::build(std::vector<Rule> rules) {
         if (r.action == RuleAction::IfBegin) {
             impl->guard_rule.push_back(static_cast<uint32_t>(i));
             impl->guard_parent.push_back(open.empty() ? kNoGuard : open.back());
+            // No depth limit: postmap nests if/endif as deep as the file goes.
             open.push_back(static_cast<uint32_t>(impl->guard_rule.size() - 1));
-            if (open.size() > kMaxGuardDepth)
-                return Error{r.file, r.line,
-                             "if/endif nested deeper than " + std::to_string(kMaxGuardDepth)};
         } else {
             auto parts = parse_result(r.result);
             if (!parts) return Error{r.file, r.line, parts.error().reason};
@@ -569,14 +566,15 @@ bool Matcher::Impl::lookup(std::string_view name, const IpAddress* client, Match
     // 3. Candidates in file order, guards memoised for this lookup.
     thread_local std::vector<int8_t> guard_state; // -1 unknown, 0 false, 1 true
     guard_state.assign(m.guard_rule.size(), -1);
+    thread_local std::vector<uint32_t> chain; // as deep as the table nests
     auto guard_holds = [&](uint32_t g) {
         // Walk outwards to the first known state, then settle inwards.
-        uint32_t chain[kMaxGuardDepth];
-        size_t depth = 0;
+        chain.clear();
         for (uint32_t x = g; x != kNoGuard && guard_state[x] < 0; x = m.guard_parent[x])
-            chain[depth++] = x;
-        while (depth > 0) {
-            const uint32_t x = chain[--depth];
+            chain.push_back(x);
+        while (!chain.empty()) {
+            const uint32_t x = chain.back();
+            chain.pop_back();
             const uint32_t parent = m.guard_parent[x];
             bool holds = parent == kNoGuard || guard_state[parent] == 1;
             if (holds) {

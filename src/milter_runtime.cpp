@@ -5,6 +5,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <exception>
+#include <new>
+
 namespace ip25b::milter {
 
 namespace {
@@ -54,9 +57,11 @@ std::optional<Error> lint_verdict(const ClassifierConfig& rules) {
     return std::nullopt;
 }
 
+namespace {
+
 Expected<std::shared_ptr<const Runtime>>
-build_runtime(const Overrides& o, const std::shared_ptr<const Runtime>& previous,
-              bool stderr_copy) {
+assemble_runtime(const Overrides& o, const std::shared_ptr<const Runtime>& previous,
+                 bool stderr_copy) {
     const auto started = std::chrono::steady_clock::now();
     auto config = read_config(o);
     if (!config) return config.error();
@@ -99,6 +104,23 @@ build_runtime(const Overrides& o, const std::shared_ptr<const Runtime>& previous
     rt->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return std::shared_ptr<const Runtime>(std::move(rt));
+}
+
+} // namespace
+
+Expected<std::shared_ptr<const Runtime>>
+build_runtime(const Overrides& o, const std::shared_ptr<const Runtime>& previous,
+              bool stderr_copy) {
+    // The reload boundary: whatever a load throws (std::bad_alloc from a huge rule set,
+    // an exception from a library) becomes an error, so the caller keeps the old set
+    // instead of the exception ending the daemon.
+    try {
+        return assemble_runtime(o, previous, stderr_copy);
+    } catch (const std::bad_alloc&) {
+        return Error{o.config_file, 0, "out of memory while loading the configuration and rules"};
+    } catch (const std::exception& e) {
+        return Error{o.config_file, 0, std::string("loading failed: ") + e.what()};
+    }
 }
 
 } // namespace ip25b::milter

@@ -1,6 +1,7 @@
 // postfix_table.cpp — pcre:/regexp: table reader; the rules it follows are in
 // postfix_table.hpp, each checked against postmap 3.7.
 #include "ip25b/postfix_table.hpp"
+#include "ip25b/file_reader.hpp"
 
 #include "ip25b/regex.hpp"
 
@@ -10,9 +11,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 namespace ip25b {
 
@@ -369,12 +368,9 @@ Expected<TableLoad> parse_postfix_table(std::string_view text, const std::string
 
 Expected<TableLoad> load_postfix_table(const std::string& path, RuleSyntax syntax,
                                        TableStrictness strictness) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Error{path, 0, "cannot open table"};
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    if (in.bad()) return Error{path, 0, "read error"};
-    return parse_postfix_table(buf.str(), path, syntax, strictness);
+    auto text = read_regular_file(path, kMaxTableBytes, "table");
+    if (!text) return text.error();
+    return parse_postfix_table(*text, path, syntax, strictness);
 }
 
 Expected<TableLoad> load_table_spec(std::string_view spec, TableStrictness strictness) {

@@ -139,14 +139,15 @@ struct Regex::Impl {
         return true;
     }
 
-    // Runs PCRE2; on JIT stack exhaustion retries once in the interpreter,
-    // which is bounded by the depth limit instead of the fixed JIT stack.
+    // Runs PCRE2. When the JIT gives up (its fixed stack, or its own way of counting the
+    // match limit), the interpreter decides: it is bounded by the depth limit instead of
+    // the JIT stack, and it is what postmap runs, so the answer is postmap's.
     int run_pcre(std::string_view subject, pcre2_match_data* md) const {
         auto subj = reinterpret_cast<PCRE2_SPTR>(subject.data());
         // pcre2_jit_match skips pcre2_match's argument checks: the fast path.
         int rc = jit ? pcre2_jit_match(code.get(), subj, subject.size(), 0, 0, md, context.get())
                      : pcre2_match(code.get(), subj, subject.size(), 0, 0, md, context.get());
-        if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+        if (jit && (rc == PCRE2_ERROR_JIT_STACKLIMIT || rc == PCRE2_ERROR_MATCHLIMIT))
             rc = pcre2_match(code.get(), subj, subject.size(), 0, PCRE2_NO_JIT, md, context.get());
         return rc;
     }
@@ -206,8 +207,8 @@ Expected<Regex> Regex::compile(std::string_view pattern, RuleSyntax syntax, bool
     if (jit) impl->jit = pcre2_jit_compile(impl->code.get(), PCRE2_JIT_COMPLETE) == 0;
     impl->context.reset(pcre2_match_context_create(nullptr));
     if (!impl->context) return Error{"", 0, "out of memory creating a PCRE2 match context"};
-    pcre2_set_match_limit(impl->context.get(), limits.match_limit);
-    pcre2_set_depth_limit(impl->context.get(), limits.depth_limit);
+    if (limits.match_limit) pcre2_set_match_limit(impl->context.get(), limits.match_limit);
+    if (limits.depth_limit) pcre2_set_depth_limit(impl->context.get(), limits.depth_limit);
     return Regex(std::move(impl));
 }
 

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 namespace ip25b {
@@ -50,6 +51,27 @@ bool has_mta_token(const std::string& name) {
         start = end + 1;
     }
     return false;
+}
+
+// One line of at most kMaxRecordBytes into `line`; false at the end of input. A longer
+// line (a torn or foreign file, /dev/zero behind a symlink) is skipped to its end and
+// reported as `too_long`, so a log without newlines cannot take all memory.
+constexpr std::streamsize kMaxRecordBytes = 64 * 1024;
+bool next_line(std::istream& in, std::string& line, bool& too_long) {
+    line.clear();
+    too_long = false;
+    for (;;) {
+        const int c = in.get();
+        if (c == std::char_traits<char>::eof()) return !line.empty();
+        if (c == '\n') return true;
+        if (static_cast<std::streamsize>(line.size()) >= kMaxRecordBytes) {
+            too_long = true;
+            line.clear();
+            in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+            return true;
+        }
+        line.push_back(static_cast<char>(c));
+    }
 }
 
 bool refused(const std::string& action) {
@@ -90,8 +112,13 @@ Report build_report(const std::vector<std::istream*>& inputs) {
     std::map<std::string, ClientSeen> clients;
     std::set<std::string> authenticated;
     std::string line;
+    bool too_long = false;
     for (std::istream* in : inputs)
-        while (std::getline(*in, line)) {
+        while (next_line(*in, line, too_long)) {
+            if (too_long) {
+                ++r.bad_lines;
+                continue;
+            }
             if (line.empty()) continue;
             auto j = nlohmann::json::parse(line, nullptr, false);
             if (j.is_discarded() || !j.is_object() || !j.contains("action")) {
@@ -221,7 +248,8 @@ std::string report_json(const Report& r) {
                                                   {"dry_run_refusals", s.dry_refusals},
                                                   {"reasons", s.reasons},
                                                   {"senders", s.senders}});
-    return j.dump(2) + "\n";
+    // Names and senders in the log come from the network: replace what is not UTF-8.
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 } // namespace ip25b

@@ -6,6 +6,7 @@
 // rules/README.md. Errors are thrown internally as Fail and returned once as
 // Expected, so each check stays one line.
 #include "ip25b/rule_file.hpp"
+#include "ip25b/file_reader.hpp"
 
 #include "ip25b/dns_name.hpp"
 #include "ip25b/ip_in_name.hpp"
@@ -13,10 +14,8 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 
@@ -451,18 +450,9 @@ Expected<RuleFile> parse_rule_file(std::string_view text, const std::string& pat
 }
 
 Expected<RuleFile> load_rule_file(const std::string& path) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec))
-        return Error{path, 0, "is a directory, not a rule file"};
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Error{path, 0, std::string("cannot open: ") + std::strerror(errno)};
-    std::string text;
-    // Read one byte past the limit so an oversized file is refused without reading it all.
-    text.resize(kMaxRuleFileBytes + 1);
-    in.read(text.data(), std::streamsize(text.size()));
-    text.resize(size_t(in.gcount()));
-    if (in.bad()) return Error{path, 0, "read error"};
-    return parse_rule_file(text, path);
+    auto text = read_regular_file(path, kMaxRuleFileBytes, "rule file");
+    if (!text) return text.error();
+    return parse_rule_file(*text, path);
 }
 
 Expected<std::vector<std::string>> list_rule_files(const std::string& dir, bool recursive) {

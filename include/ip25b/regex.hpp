@@ -5,8 +5,9 @@
 // C handles (unique_ptr with the library's free functions). PCRE2 patterns are
 // JIT-compiled and every match runs under a match limit and a depth limit, so
 // a catastrophic pattern such as /(a+)+$/ ends with MatchOutcome::LimitExceeded
-// instead of burning a milter thread. Match data is per thread, so one Regex
-// may be used from many threads at once.
+// instead of burning a milter thread. The JIT counts its limit differently from
+// the interpreter Postfix uses, so a JIT limit hit is settled by the interpreter.
+// Match data is per thread, so one Regex may be used from many threads at once.
 //
 // Flags: for RuleSyntax::Pcre `flags` are PCRE2 compile options (PCRE2_DOTALL,
 // PCRE2_MULTILINE, ...); for RuleSyntax::PosixRegexp they are regcomp(3)
@@ -32,9 +33,12 @@ enum class MatchOutcome : uint8_t {
     Error,         // any other engine error (e.g. invalid UTF-8 with a UTF pattern)
 };
 
+// 0 means PCRE2's built-in default (10,000,000 for both in Debian's build), which is
+// what Postfix's dict_pcre runs under (it passes no match context): a pattern that
+// answers in `postmap -q` must answer here too, however hard it backtracks.
 struct RegexLimits {
-    uint32_t match_limit = 1'000'000; // PCRE2 match() calls per attempt
-    uint32_t depth_limit = 10'000;    // PCRE2 backtracking depth
+    uint32_t match_limit = 0; // PCRE2 match() calls per attempt
+    uint32_t depth_limit = 0; // PCRE2 backtracking depth
 };
 
 // One captured group of the last match: [begin, end) in the subject, or unset.

@@ -70,7 +70,7 @@ run 1 "$tmp/long.toml"
 expect_line "$tmp/long.toml:3: line longer than 8192 bytes"
 head -c 3000000 /dev/zero | tr '\0' '#' >"$tmp/huge.toml"
 run 1 "$tmp/huge.toml"
-grep -Fq "$tmp/huge.toml: file is over 1024 KiB" "$tmp/out" || failed "huge file: $(cat "$tmp/out")"
+grep -Fq "$tmp/huge.toml: rule file is over 1 MiB" "$tmp/out" || failed "huge file: $(cat "$tmp/out")"
 
 # 5. One broken file does not hide findings in the others.
 mkdir "$tmp/mixed"

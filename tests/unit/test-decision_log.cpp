@@ -184,3 +184,20 @@ BOOST_AUTO_TEST_CASE(concurrent_writers_never_interleave) {
     auto lines = read_lines(cfg.json_file); // parse() throws on a torn line
     BOOST_TEST(lines.size() == 800u);
 }
+
+// Issue 10: HELO, MAIL FROM and RCPT TO come from the SMTP client with any bytes; the
+// record is still one valid JSON line, invalid UTF-8 replaced by U+FFFD.
+BOOST_AUTO_TEST_CASE(invalid_utf8_in_envelope_is_replaced) {
+    DecisionRecord r = sample("s4");
+    r.helo = "h\xff\xc3";
+    r.sender = "<a\xfe@x>";
+    r.recipients = {"<b\x80@y>", "<c@\xed\xa0\x80z>"};
+    r.ptr = "a.ocn.ne.jp\xff";
+    const std::string json = DecisionLog::to_json(r);
+    auto j = nlohmann::json::parse(json, nullptr, false);
+    BOOST_REQUIRE(!j.is_discarded());
+    BOOST_TEST(j["helo"].get<std::string>().find("\xef\xbf\xbd") != std::string::npos);
+    BOOST_TEST(j["sender"] == "<a\xef\xbf\xbd@x>");
+    BOOST_TEST(j["recipients"][0] == "<b\xef\xbf\xbd@y>");
+    BOOST_TEST(j["ptr"] == "a.ocn.ne.jp\xef\xbf\xbd");
+}

@@ -26,3 +26,13 @@ BOOST_AUTO_TEST_CASE(refuses_hostile_names) {
     BOOST_TEST(hostname_problem("evil.jp\n")->find("0x0a") != std::string::npos);
     BOOST_TEST(hostname_problem("a b.jp").has_value());
 }
+
+// Issue 10: two trailing dots were accepted; one (an absolute name) is fine.
+BOOST_AUTO_TEST_CASE(refuses_empty_labels_at_either_end) {
+    BOOST_TEST(!hostname_problem("p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp."));
+    BOOST_TEST(hostname_problem("p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp..")->find("empty label") !=
+               std::string::npos);
+    BOOST_TEST(hostname_problem(".ocn.ne.jp")->find("empty label") != std::string::npos);
+    BOOST_TEST(hostname_problem("..")->find("empty label") != std::string::npos);
+    BOOST_TEST(*hostname_problem(".") == "empty name");
+}

@@ -189,5 +189,17 @@ BOOST_AUTO_TEST_CASE(helpers) {
     BOOST_TEST(dns::same_name("Mail.Example.TEST", "mail.example.test"));
     BOOST_TEST(!dns::same_name("mail.example.test", "mail.example.tes"));
     BOOST_TEST(dns::printable(std::string("a b\xff\0c", 6)) == "a\\032b\\255\\000c");
-    BOOST_TEST(dns::printable(std::string(500, 'x'), 10).size() == 13u);
+    BOOST_TEST(dns::printable(std::string(500, 'x'), 10) == "xxxxxxx...");
+}
+
+// Found by fuzz/fuzz-dns_wire (fuzz/regressions/dns_wire/): printable() promises at most
+// `max` bytes, but an escape near the end plus "..." went past it (a log line bound).
+BOOST_AUTO_TEST_CASE(printable_stays_within_max) {
+    BOOST_TEST(dns::printable(std::string("p1157\xbep", 10), 8) == "p1157...");
+    BOOST_TEST(dns::printable(std::string(40, '\xff'), 10) == "\\255...");
+    for (size_t max = 0; max < 12; ++max)
+        for (const std::string& s : {std::string(20, 'x'), std::string(20, '\x01'),
+                                     std::string("ab\xff\xffcd\x00", 7)})
+            BOOST_TEST(dns::printable(s, max).size() <= max, "max " << max);
+    BOOST_TEST(dns::printable("short", 5) == "short");
 }

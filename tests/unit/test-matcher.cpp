@@ -229,3 +229,19 @@ BOOST_AUTO_TEST_CASE(concurrent_lookups_agree) {
         th.join();
     BOOST_TEST(bad.load() == 0);
 }
+
+// Issue 10: postmap nests if/endif without a limit; 64 levels used to be refused.
+BOOST_AUTO_TEST_CASE(if_nesting_has_no_depth_limit) {
+    constexpr int depth = 200;
+    std::string text;
+    for (int i = 0; i < depth; ++i)
+        text += i % 2 ? "if /a/\n" : "if !/z/\n";
+    text += "/b\\.jp$/ deep\n";
+    for (int i = 0; i < depth; ++i)
+        text += "endif\n";
+    text += "/\\.jp$/ outside\n";
+    auto m = table(text);
+    BOOST_TEST(answer(m, "ab.jp") == "deep");
+    BOOST_TEST(answer(m, "xb.jp") == "outside");  // the /a/ guards fail
+    BOOST_TEST(answer(m, "zab.jp") == "outside"); // the !/z/ guards fail
+}

@@ -186,7 +186,8 @@ BOOST_AUTO_TEST_CASE(table_spec_dispatch) {
     BOOST_TEST(load_table_spec("nocolon").error().reason.find("TYPE:FILE") != std::string::npos);
     auto missing = load_table_spec("pcre:/nonexistent/ip25b.pcre");
     BOOST_REQUIRE(!missing);
-    BOOST_TEST(missing.error().to_string() == "/nonexistent/ip25b.pcre: cannot open table");
+    BOOST_TEST(missing.error().to_string() ==
+               "/nonexistent/ip25b.pcre: cannot open table: No such file or directory");
     auto fq = load_table_spec(std::string("pcre:") + IP25B_SHARED_DIR + "/data/fqrdns.pcre");
     BOOST_REQUIRE(fq);
     BOOST_TEST(fq->warnings.empty());

@@ -119,3 +119,17 @@ BOOST_AUTO_TEST_CASE(one_regex_many_threads) {
         t.join();
     BOOST_TEST(bad.load() == 0);
 }
+
+// Issue 10: postmap answers `(.*a){20}` on this name (PCRE2's default limits, no JIT);
+// the old 1M match limit gave no answer. The default limits are PCRE2's, and a JIT
+// limit hit is settled by the interpreter, so both paths answer as postmap does.
+BOOST_AUTO_TEST_CASE(default_limits_answer_as_postmap_does) {
+    const std::string subject = "aaaaaaaaaaaaaaaaaaaa-.b";
+    for (bool jit : {true, false}) {
+        auto re = Regex::compile("(.*a){20}", RuleSyntax::Pcre, true, PCRE2_DOTALL, jit);
+        BOOST_REQUIRE(re);
+        BOOST_TEST(re->match(subject) == MatchOutcome::Match, "jit " << jit);
+        std::vector<Group> g;
+        BOOST_TEST(re->match(subject, g) == MatchOutcome::Match, "jit " << jit);
+    }
+}

@@ -4,6 +4,8 @@
 #include "ip25b/decision_log.hpp"
 #include "ip25b/report.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <sstream>
 
 using namespace ip25b;
@@ -121,4 +123,31 @@ BOOST_AUTO_TEST_CASE(dry_run_and_late_auth_are_not_refusals) {
     std::string text = report_text(r);
     BOOST_TEST(text.find("passed after authenticating (refused first): 2") != std::string::npos);
     BOOST_TEST(text.find("dry run, would have (nothing enforced):") != std::string::npos);
+}
+
+// Issue 10: a log line far over any record size (a file without newlines, a foreign
+// file) is counted as bad and skipped, and the records after it are still read.
+BOOST_AUTO_TEST_CASE(over_long_line_is_skipped_not_buffered) {
+    auto r = report_of({rec("198.51.100.1", "p1-ipbf1.tokyo.ocn.ne.jp", "reject", "2026-11-20")},
+                       std::string(200 * 1024, 'x') + "\n" +
+                           DecisionLog::to_json(rec("198.51.100.2", "p2-ipbf1.tokyo.ocn.ne.jp",
+                                                    "reject", "2026-11-21")) +
+                           "\n");
+    BOOST_TEST(r.records == 2u);
+    BOOST_TEST(r.bad_lines == 1u);
+}
+
+// Issue 10: the report's JSON survives any bytes: a "time" whose first 10 bytes end
+// inside a UTF-8 sequence makes an invalid day key, which must not abort report_json.
+BOOST_AUTO_TEST_CASE(json_report_survives_a_split_utf8_sequence) {
+    std::stringstream s;
+    s << R"({"action":"reject","class":"dynamic","client_ip":"198.51.100.9","time":"2026-11-2)"
+      << "\xc3\xa9"
+      << R"("})"
+      << "\n";
+    Report r = build_report({&s});
+    BOOST_TEST(r.records == 1u);
+    std::string j;
+    BOOST_CHECK_NO_THROW(j = report_json(r));
+    BOOST_TEST(!nlohmann::json::parse(j, nullptr, false).is_discarded());
 }

@@ -335,7 +335,7 @@ BOOST_AUTO_TEST_CASE(files_and_directories) {
     BOOST_TEST(nofile.error().reason.find("cannot open") != std::string::npos);
     auto dirfile = load_rule_file(d.path.string());
     BOOST_REQUIRE(!dirfile.has_value());
-    BOOST_TEST(dirfile.error().reason == "is a directory, not a rule file");
+    BOOST_TEST(dirfile.error().reason == "rule file is a directory");
     auto nodir = list_rule_files((d.path / "nope").string());
     BOOST_REQUIRE(!nodir.has_value());
     BOOST_TEST(nodir.error().reason == "not a directory");
@@ -346,5 +346,6 @@ BOOST_AUTO_TEST_CASE(files_and_directories) {
     auto h = load_rule_file(hp);
     BOOST_REQUIRE(!h.has_value());
     BOOST_TEST(h.error().line == 0u);
-    BOOST_TEST(h.error().to_string().find("huge.toml: file is over 1024 KiB") != std::string::npos);
+    BOOST_TEST(h.error().to_string().find("huge.toml: rule file is over 1 MiB") !=
+               std::string::npos);
 }

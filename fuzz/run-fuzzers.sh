@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target of a fuzz build and prints one report line per target.
+#   fuzz/run-fuzzers.sh BUILD_DIR [LENGTH] [TARGET...]
+# LENGTH: a number of executions per target (default 10000000), or seconds with an
+# `s` suffix (60s). Targets default to every fuzz/fuzz-*.cpp. Each target first replays
+# fuzz/regressions/<target>/* (inputs that once crashed it), then fuzzes from a copy of
+# its seed corpus fuzz/corpus/<target>/ (new inputs stay in BUILD_DIR, not the repo).
+# Crash inputs are kept in BUILD_DIR/fuzz-work/<target>/; exit 1 if any target crashed.
+# The report gives the rate per wall-clock second and per CPU second, and the time 10M
+# executions take at each (the second is what one dedicated core would take).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:?usage: run-fuzzers.sh BUILD_DIR [LENGTH] [TARGET...]}
+length=${2:-10000000}
+shift 2 2>/dev/null || shift $#
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+    for f in "$here"/fuzz-*.cpp; do targets+=("$(basename "$f" .cpp | sed 's/^fuzz-//')"); done
+fi
+case "$length" in
+*s) limit=(-max_total_time="${length%s}") ;;
+*) limit=(-runs="$length") ;;
+esac
+# A hostile regex may legitimately take PCRE2's full match limit (seconds), hence -timeout.
+common=(-timeout=25 -rss_limit_mb=2560 -print_final_stats=1)
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+failed=0
+printf '%-16s %12s %9s %10s %12s %8s %13s %13s\n' target executions seconds exec/s \
+    exec/cpu-s crashes "10M (wall)" "10M (1 core)"
+for t in "${targets[@]}"; do
+    bin="$build/fuzz/fuzz-$t"
+    work="$build/fuzz-work/$t"
+    if [ ! -x "$bin" ]; then
+        echo "run-fuzzers: $bin missing (build target fuzz-all)" >&2
+        failed=1
+        continue
+    fi
+    rm -rf "$work/corpus" "$work/crashes" # crash inputs of an earlier run: copy them first
+    mkdir -p "$work/corpus" "$work/crashes"
+    crashes=0
+    # 1. Regression inputs: each must run clean.
+    if compgen -G "$here/regressions/$t/*" >/dev/null; then
+        if ! "$bin" "${common[@]}" "$here"/regressions/"$t"/* >"$work/regressions.log" 2>&1; then
+            echo "run-fuzzers: $t: a regression input crashes again (see $work/regressions.log)" >&2
+            crashes=$((crashes + 1))
+        fi
+    fi
+    # 2. Fuzzing from the seed corpus.
+    cp "$here/corpus/$t"/* "$work/corpus/" 2>/dev/null
+    # CPU time as well as wall time: on a shared machine the wall-clock rate says more
+    # about the neighbours than about the target.
+    /usr/bin/time -f '%e %U %S' -o "$work/time" \
+        "$bin" "${common[@]}" "${limit[@]}" -artifact_prefix="$work/crashes/" "$work/corpus" \
+        >"$work/fuzz.log" 2>&1
+    rc=$?
+    read -r wall user sys <"$work/time" || { wall=0; user=0; sys=0; }
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz.log" | tail -1)
+    execs=${execs:-0}
+    found=$(find "$work/crashes" -type f | wc -l)
+    if [ "$rc" -ne 0 ] || [ "$found" -gt 0 ]; then
+        crashes=$((crashes + (found > 0 ? found : 1)))
+        echo "run-fuzzers: $t: crashed (exit $rc); log $work/fuzz.log, inputs in $work/crashes/" >&2
+        grep -m3 -E 'ERROR: |SUMMARY: |runtime error' "$work/fuzz.log" >&2
+    fi
+    [ "$crashes" -gt 0 ] && failed=1
+    awk -v t="$t" -v n="$execs" -v d="$wall" -v u="$user" -v s="$sys" -v c="$crashes" 'BEGIN {
+        cpu = u + s; r = d > 0 ? n / d : 0; rc = cpu > 0 ? n / cpu : 0
+        full = r > 0 ? 10000000 / r / 60 : 0; full_cpu = rc > 0 ? 10000000 / rc / 60 : 0
+        printf "%-16s %12d %9.1f %10.0f %12.0f %8d %9.1f min %9.1f min\n", t, n, d, r, rc, c,
+            full, full_cpu }'
+done
+exit $failed
