@@ -255,8 +255,10 @@ int main(int argc, char** argv) {
     const MilterConfig& mc = config->milter;
 
     // Fail in the foreground, with a clear message, on what would otherwise
-    // only show in syslog after the fork.
-    if (auto classifier = Classifier::load(config->rules); !classifier) {
+    // only show in syslog after the fork. The rules loaded here are the first
+    // set's: they are not loaded again.
+    auto classifier = Classifier::load(config->rules);
+    if (!classifier) {
         std::cerr << "ip25b-milter: " << classifier.error().to_string() << std::endl;
         return 1;
     }
@@ -290,13 +292,20 @@ int main(int argc, char** argv) {
         close(pid_fd);
     }
 
-    auto rt = build_runtime(o, nullptr, o.foreground);
-    if (!rt) {
-        spdlog::error("{}", rt.error().to_string());
-        report_ready(ready_fd, rt.error().to_string());
-        return 1;
+    // Only current_runtime() and the sessions hold a rule set, so that each
+    // is freed (resolver thread, sockets, memory) once it is replaced and its
+    // last session has ended.
+    std::string first_set;
+    {
+        auto rt = build_runtime(o, nullptr, o.foreground, std::move(classifier).value());
+        if (!rt) {
+            spdlog::error("{}", rt.error().to_string());
+            report_ready(ready_fd, rt.error().to_string());
+            return 1;
+        }
+        first_set = rt.value()->classifier->summary();
+        current_runtime().set(std::move(rt).value());
     }
-    current_runtime().set(rt.value());
 
     if (!mc.user.empty()) {
         // The MTA (running as its own user) must reach a unix socket, and we
@@ -315,7 +324,7 @@ int main(int argc, char** argv) {
         }
     }
 
-    spdlog::info("listening on {}; rule set 1: {}", socket, rt.value()->classifier->summary());
+    spdlog::info("listening on {}; rule set 1: {}", socket, first_set);
     report_ready(ready_fd, "ok");
 
     int rc = MI_SUCCESS;

@@ -38,15 +38,19 @@ Expected<Config> read_config(const Overrides& o) {
 
 Expected<std::shared_ptr<const Runtime>>
 build_runtime(const Overrides& o, const std::shared_ptr<const Runtime>& previous,
-              bool stderr_copy) {
+              bool stderr_copy, std::shared_ptr<const Classifier> rules) {
     auto config = read_config(o);
     if (!config) return config.error();
     auto rt = std::make_shared<Runtime>();
     rt->config = std::move(config).value();
 
-    auto classifier = Classifier::load(rt->config.rules);
-    if (!classifier) return classifier.error();
-    rt->classifier = classifier.value();
+    if (rules) {
+        rt->classifier = std::move(rules);
+    } else {
+        auto classifier = Classifier::load(rt->config.rules);
+        if (!classifier) return classifier.error();
+        rt->classifier = classifier.value();
+    }
     rt->policy = std::make_shared<const Policy>(rt->config.policy);
 
     if (previous && same_dns(previous->config.dns, rt->config.dns)) {

@@ -45,8 +45,11 @@ Expected<Config> read_config(const Overrides& o);
 // Builds a complete Runtime. `previous` (may be null) lends what need not be
 // rebuilt: the resolver and its cache when [dns] is unchanged, the decision
 // log when its settings are unchanged (it is reopened instead, for rotation).
+// `rules`, when given, are the configuration's rules loaded already (at
+// start-up, before the fork), so that they are not loaded twice.
 Expected<std::shared_ptr<const Runtime>>
-build_runtime(const Overrides& o, const std::shared_ptr<const Runtime>& previous, bool stderr_copy);
+build_runtime(const Overrides& o, const std::shared_ptr<const Runtime>& previous, bool stderr_copy,
+              std::shared_ptr<const Classifier> rules = nullptr);
 
 // The snapshot new sessions start with.
 class CurrentRuntime {
