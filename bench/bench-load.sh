@@ -6,8 +6,10 @@
 # measured for `ip25b match` and, as the peer, `postmap -q NAME` (Postfix
 # reads and compiles the same table, then looks the name up). The mixed shape
 # is also loaded as a directory of *.toml rule files (ip25b only). The target
-# is < 10 s and < 256 MiB for ip25b on every shape; the script exits 1 when a
-# shape misses it or when ip25b and postmap answer differently.
+# is < 10 s and < 256 MiB for ip25b on every shape (CPU time is gated, wall
+# time printed too: on a busy machine it mostly measures the neighbours); the
+# script exits 1 when a shape misses it or when ip25b and postmap answer
+# differently.
 set -euo pipefail
 build=${1:?usage: bench/bench-load.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,36 +28,40 @@ touch "$tmp/main.cf"
 miss=mail.example.org
 hit=dyn-12-34.pool.isp$((n / 2)).example.net
 
-# run TAG INPUT CMD...: runs CMD, prints "seconds peak_kb", keeps stdout in $tmp/out.TAG
+# run TAG INPUT CMD...: runs CMD, prints "wall_s cpu_s peak_kb" (cpu: user +
+# system), keeps stdout in $tmp/out.TAG
 run() {
     local tag=$1 input=$2
     shift 2
-    local t0 t1
-    t0=$(date +%s.%N)
-    /usr/bin/time -f %M -o "$tmp/rss.$tag" "$@" <"$input" >"$tmp/out.$tag" 2>"$tmp/err.$tag" || true
-    t1=$(date +%s.%N)
-    echo "$(echo "$t1 - $t0" | bc -l) $(tail -1 "$tmp/rss.$tag")"
+    /usr/bin/time -f '%e %U %S %M' -o "$tmp/time.$tag" "$@" <"$input" >"$tmp/out.$tag" \
+        2>"$tmp/err.$tag" || true
+    tail -1 "$tmp/time.$tag" | awk '{printf "%s %.2f %s\n", $1, $2 + $3, $4}'
 }
+# over S KB: whether a load misses the target. CPU time is what is gated: on
+# a shared machine the wall clock mostly measures the neighbours.
+over() { [ "$(echo "$1 >= $max_s" | bc -l)" = 1 ] || [ "$2" -ge "$max_kb" ]; }
 
 fail=0
-printf 'Loading %d rules + 2 lookups (%s)\n' "$n" "$(nproc) cores, $(uname -m)"
-printf '%-12s %-8s %10s %12s   %s\n' shape tool seconds "peak KiB" "how ip25b indexed it"
+printf 'Loading %d rules + 2 lookups (%s, load average %s)\n' "$n" "$(nproc) cores, $(uname -m)" \
+    "$(cut -d' ' -f1 /proc/loadavg)"
+printf '%-12s %-8s %8s %8s %10s   %s\n' shape tool "wall s" "CPU s" "peak KiB" "how ip25b indexed it"
 for shape in indexable unindexable mixed refused; do
     table="$tmp/$shape.pcre"
     python3 "$here/bench/gen-load-rules.py" --shape "$shape" --rules "$n" --table "$table"
     printf '%s\n%s\n' "$miss" "$hit" >"$tmp/names"
-    read -r s kb < <(run "ip.$shape" "$tmp/names" "$ip25b" match --stats --table "pcre:$table")
+    read -r w s kb < <(run "ip.$shape" "$tmp/names" "$ip25b" match --stats --table "pcre:$table")
     stats=$(sed -n 's/^ip25b match: //p' "$tmp/err.ip.$shape" | head -1)
-    printf '%-12s %-8s %10.2f %12d   %s\n' "$shape" ip25b "$s" "$kb" "$stats"
-    if [ "$(echo "$s >= $max_s" | bc -l)" = 1 ] || [ "$kb" -ge "$max_kb" ]; then
+    printf '%-12s %-8s %8.2f %8.2f %10d   %s\n' "$shape" ip25b "$w" "$s" "$kb" "$stats"
+    if over "$s" "$kb"; then
         echo "  ^ over the target (< $max_s s, < $max_kb KiB)"
         fail=1
     fi
     # postmap -q takes one key; its answers for both names, in order.
-    read -r s1 kb1 < <(run "pm.$shape.1" /dev/null postmap -c "$tmp" -q "$miss" "pcre:$table")
-    read -r s2 kb2 < <(run "pm.$shape.2" /dev/null postmap -c "$tmp" -q "$hit" "pcre:$table")
-    printf '%-12s %-8s %10.2f %12d   (one postmap -q per name: %.2f s + %.2f s)\n' "$shape" postmap \
-        "$(echo "$s1 + $s2" | bc -l)" "$((kb1 > kb2 ? kb1 : kb2))" "$s1" "$s2"
+    read -r w1 s1 kb1 < <(run "pm.$shape.1" /dev/null postmap -c "$tmp" -q "$miss" "pcre:$table")
+    read -r w2 s2 kb2 < <(run "pm.$shape.2" /dev/null postmap -c "$tmp" -q "$hit" "pcre:$table")
+    printf '%-12s %-8s %8.2f %8.2f %10d   (one postmap -q per name; CPU %.2f s + %.2f s)\n' "$shape" \
+        postmap "$(echo "$w1 + $w2" | bc -l)" "$(echo "$s1 + $s2" | bc -l)" \
+        "$((kb1 > kb2 ? kb1 : kb2))" "$s1" "$s2"
     cat "$tmp/out.pm.$shape.1" "$tmp/out.pm.$shape.2" >"$tmp/pm.answers"
     cut -f2- "$tmp/out.ip.$shape" >"$tmp/ip.answers"
     if ! cmp -s "$tmp/pm.answers" "$tmp/ip.answers"; then
@@ -67,10 +73,10 @@ done
 
 shape=mixed
 python3 "$here/bench/gen-load-rules.py" --shape "$shape" --rules "$n" --toml "$tmp/toml"
-read -r s kb < <(run "ip.toml" "$tmp/names" "$ip25b" match --stats --table "$tmp/toml")
+read -r w s kb < <(run "ip.toml" "$tmp/names" "$ip25b" match --stats --table "$tmp/toml")
 stats=$(sed -n 's/^ip25b match: //p' "$tmp/err.ip.toml" | head -1)
-printf '%-12s %-8s %10.2f %12d   %s\n' "$shape.toml" ip25b "$s" "$kb" "$stats"
-if [ "$(echo "$s >= $max_s" | bc -l)" = 1 ] || [ "$kb" -ge "$max_kb" ]; then
+printf '%-12s %-8s %8.2f %8.2f %10d   %s\n' "$shape.toml" ip25b "$w" "$s" "$kb" "$stats"
+if over "$s" "$kb"; then
     echo "  ^ over the target (< $max_s s, < $max_kb KiB)"
     fail=1
 fi
