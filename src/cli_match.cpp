@@ -150,8 +150,10 @@ int run_match(const MatchOptions& opt) {
     if (opt.stats) {
         const MatcherStats st = matcher->stats();
         std::fprintf(stderr,
-                     "ip25b match: %zu rules: %zu indexed under %zu suffixes, %zu scanned\n",
-                     st.rules, st.indexed, st.suffixes, st.scanned);
+                     "ip25b match: %zu rules: %zu indexed under %zu suffixes, %zu scanned "
+                     "(%zu prefiltered, %zu refused by Hyperscan), %zu indexed by literal\n",
+                     st.rules, st.indexed, st.suffixes, st.scanned, st.prefiltered,
+                     st.prefilter_refused, st.gram_indexed);
     }
     static char out_buf[1u << 16];
     std::setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf);

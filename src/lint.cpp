@@ -250,22 +250,25 @@ class FileLinter {
 
     std::optional<Matcher> run(size_t& examples_checked) {
         bool all_compiled = true;
-        for (size_t i = 0; i < f_.rules.size(); ++i) {
-            const Rule& r = f_.rules[i];
+        // Each pattern is compiled on its own (so every bad one is named) and
+        // only once: the matcher takes these over.
+        std::vector<Rule> rules = f_.rules;
+        for (Rule& r : rules) {
             auto re = Regex::compile(r.pattern, r.syntax, r.caseless, r.pcre_flags);
             if (!re) {
                 sink_.error(r.file, r.line,
                             "pattern of '" + r.id + "' does not compile: " + re.error().reason);
                 all_compiled = false;
-                regexes_.emplace_back(std::nullopt);
+                regexes_.emplace_back(nullptr);
                 continue;
             }
             check_text(r);
             check_backtracking(r, *re);
-            regexes_.emplace_back(std::move(re).value());
+            r.compiled = std::make_shared<const Regex>(std::move(re).value());
+            regexes_.push_back(r.compiled);
         }
         if (!all_compiled) return std::nullopt;
-        auto m = Matcher::build(f_.rules);
+        auto m = Matcher::build(std::move(rules));
         if (!m) {
             sink_.error(m.error().file, m.error().line, m.error().reason);
             return std::nullopt;
@@ -421,7 +424,7 @@ class FileLinter {
 
     const RuleFile& f_;
     Sink& sink_;
-    std::vector<std::optional<Regex>> regexes_;
+    std::vector<std::shared_ptr<const Regex>> regexes_; // per rule; null: did not compile
 };
 
 bool overlap_checked(const RuleFile& f) {

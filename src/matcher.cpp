@@ -5,9 +5,17 @@
 //      suffix is computed right to left; a 64 Kbit filter of the index keys'
 //      hashes lets only likely suffixes probe the hash table. Each hit is the
 //      list of rules whose regex ends in exactly that literal tail before `$`.
-//   2. One Hyperscan scan (prefilter mode: it may say "maybe" wrongly, never
-//      "no" wrongly) tells which of the few non-indexed rules can possibly
-//      match.
+//   2. The rules the index cannot take are filtered before PCRE2 runs, by
+//      one of two means chosen at build time (both may say "maybe" wrongly,
+//      never "no" wrongly):
+//      - a few (at most kMaxPrefilter): one Hyperscan scan in prefilter mode;
+//      - beyond that, Hyperscan's compile time (milliseconds per pattern)
+//        would make a big set load for minutes, so a rule is instead keyed by
+//        one 3- or 4-byte gram of a literal every match must contain, and the
+//        name's grams are looked up in a hash table as the suffixes are.
+//      Hyperscan's refusals are found pattern by pattern (hs_expression_info)
+//      before the one compile, never by recompiling the set; a refused rule
+//      is simply evaluated for every name.
 //   3. The candidates are taken in file order; for each, the address scope,
 //      the rule's own regex and then its enclosing `if` guards (PCRE2, each
 //      evaluated at most once per lookup) decide. The first that holds
@@ -26,14 +34,20 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <unordered_map>
 
 namespace ip25b {
 
 namespace {
 
 constexpr uint32_t kNoGuard = UINT32_MAX;
+// Hyperscan compiles a prefilter pattern in milliseconds, so its set is
+// capped to keep a load within seconds whatever the rules (bench/bench-load.sh).
+constexpr size_t kMaxPrefilter = 256;
+constexpr int kMaxPrefilterRetries = 4;
 
 // ---------------------------------------------------------------- suffix keys
 
@@ -179,6 +193,165 @@ uint64_t hash_backward(std::string_view s) {
     return h;
 }
 
+// ---------------------------------------------------------------- required literals
+
+// End of the group opening at p[i] == '(' (the index of its ')'), or npos when
+// unsure. Verbs such as (*ACCEPT) end a match early, so that literals after
+// them are not required: any "(*" anywhere makes the caller give up.
+size_t group_end(const std::string& p, size_t i) {
+    int depth = 0;
+    for (size_t j = i; j < p.size();) {
+        const char c = p[j];
+        if (c == '\\') {
+            if (j + 1 < p.size() && (p[j + 1] == 'Q' || p[j + 1] == 'E')) return std::string::npos;
+            j += 2;
+        } else if (c == '[') {
+            const size_t k = class_end(p, j, p.size());
+            if (k == std::string::npos) return std::string::npos;
+            j = k + 1;
+        } else if (c == '(') {
+            if (j + 1 < p.size() && p[j + 1] == '*') return std::string::npos;
+            ++depth;
+            ++j;
+        } else if (c == ')') {
+            if (--depth == 0) return j;
+            ++j;
+        } else {
+            ++j;
+        }
+    }
+    return std::string::npos;
+}
+
+// Whether "(?" at p[i] opens a group whose content can simply be skipped
+// (non-capturing, named, atomic, branch reset, lookaround). Option settings
+// such as (?x) or (?i) change how what follows reads; recursion and
+// conditionals are not worth the trouble: those leave the rule unkeyed.
+bool skippable_group(const std::string& p, size_t i) {
+    if (i + 2 >= p.size()) return false;
+    const char c = p[i + 2];
+    if (c == ':' || c == '=' || c == '!' || c == '>' || c == '|' || c == '\'') return true;
+    if (c == 'P') return i + 3 < p.size() && p[i + 3] == '<';
+    return c == '<'; // (?<=, (?<!, (?<name>
+}
+
+// The literal runs (lower-cased, at least kMinGram bytes) every match of the
+// rule must contain, one list per top-level alternative; nullopt when some
+// alternative has none or the pattern holds anything not obviously read. A
+// quantified byte, a class, a group or an assertion ends a run, so a run is
+// always a substring of the subject of every match.
+constexpr size_t kMinGram = 3;
+std::optional<std::vector<std::vector<std::string>>> required_runs(const Rule& r) {
+    if (r.syntax != RuleSyntax::Pcre || r.negated) return std::nullopt;
+    if (r.pcre_flags & PCRE2_EXTENDED) return std::nullopt;
+    const std::string& p = r.pattern;
+    std::vector<std::vector<std::string>> branches(1);
+    std::string run;
+    bool last_literal = false; // the last byte of `run` is the last token read
+    auto commit = [&] {
+        if (run.size() >= kMinGram) branches.back().push_back(run);
+        run.clear();
+        last_literal = false;
+    };
+    auto literal = [&](unsigned char c) {
+        run += static_cast<char>(std::tolower(c));
+        last_literal = true;
+    };
+    // A quantifier makes its operand optional or repeated: the byte it
+    // follows leaves the run.
+    auto quantifier = [&] {
+        if (last_literal) run.pop_back();
+        commit();
+    };
+    for (size_t i = 0; i < p.size();) {
+        const unsigned char c = static_cast<unsigned char>(p[i]);
+        if (c >= 0x80 || c == 0) return std::nullopt;
+        switch (c) {
+        case '\\': {
+            if (i + 1 >= p.size()) return std::nullopt;
+            const unsigned char e = static_cast<unsigned char>(p[i + 1]);
+            if (e >= 0x80) return std::nullopt;
+            if (std::isalnum(e)) {
+                // Two-byte classes, assertions and control characters end a
+                // run; escapes with operands (\x41, \g1, \p{L}, \Q...) give up.
+                if (std::strchr("dDwWsShHvVbBAzZGKRXtnrfae", static_cast<char>(e)) == nullptr)
+                    return std::nullopt;
+                commit();
+            } else {
+                literal(e);
+            }
+            i += 2;
+            continue;
+        }
+        case '(': {
+            commit();
+            if (i + 1 < p.size() && (p[i + 1] == '*' || (p[i + 1] == '?' && !skippable_group(p, i))))
+                return std::nullopt;
+            const size_t j = group_end(p, i);
+            if (j == std::string::npos) return std::nullopt;
+            i = j + 1;
+            continue;
+        }
+        case ')':
+            return std::nullopt; // unbalanced: PCRE2 refuses it anyway
+        case '[': {
+            commit();
+            const size_t j = class_end(p, i, p.size());
+            if (j == std::string::npos) return std::nullopt;
+            i = j + 1;
+            continue;
+        }
+        case '{': {
+            const size_t j = quantifier_end(p, i, p.size());
+            if (j == std::string::npos) {
+                literal(c);
+                ++i;
+            } else {
+                quantifier();
+                i = j + 1;
+            }
+            continue;
+        }
+        case '*':
+        case '+':
+        case '?':
+            quantifier();
+            break;
+        case '|':
+            commit();
+            branches.emplace_back();
+            break;
+        case '.':
+        case '^':
+        case '$':
+            commit();
+            break;
+        default:
+            literal(c);
+        }
+        ++i;
+    }
+    commit();
+    for (const auto& b : branches)
+        if (b.empty()) return std::nullopt;
+    return branches;
+}
+
+// A 3- or 4-byte gram as one number; the top byte tells a 3-gram (0x83) from
+// a 4-gram (whose top byte is ASCII, as every byte of an indexed name is).
+inline uint32_t gram3(const char* s) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(s[0])) |
+           static_cast<uint32_t>(static_cast<unsigned char>(s[1])) << 8 |
+           static_cast<uint32_t>(static_cast<unsigned char>(s[2])) << 16 | 0x83000000u;
+}
+inline uint32_t gram4(const char* s) {
+    return (gram3(s) & 0x00ffffffu) | static_cast<uint32_t>(static_cast<unsigned char>(s[3]))
+                                          << 24;
+}
+inline uint32_t gram_hash(uint32_t g) {
+    return static_cast<uint32_t>((uint64_t{g} * 0x9e3779b97f4a7c15ULL) >> 32);
+}
+
 // ---------------------------------------------------------------- hyperscan
 
 struct HsDatabaseFree {
@@ -201,8 +374,7 @@ std::atomic<uint64_t> next_serial{1};
 // ---------------------------------------------------------------- impl
 
 struct Matcher::Impl {
-    std::vector<Rule> rules;
-    std::vector<std::optional<Regex>> regex;    // per entry; none for IfEnd
+    std::vector<Rule> rules;                    // each (but IfEnd) with its `compiled` regex
     std::vector<std::vector<ResultPart>> parts; // per Result entry
     std::vector<uint8_t> needs_groups;          // result uses $n
     std::vector<uint32_t> guard_of;             // innermost enclosing guard (guard number)
@@ -224,14 +396,31 @@ struct Matcher::Impl {
     std::vector<uint32_t> lists;
     size_t suffixes = 0, indexed = 0;
 
-    // Entries evaluated for every name, in file order.
+    // Entries the suffix index cannot take, in file order.
+    std::vector<uint32_t> unindexed;
+    // Of those, the ones looked at for every name (Hyperscan-prefiltered or
+    // not filtered at all), in file order.
     std::vector<uint32_t> scanned;
 
-    // Hyperscan prefilter over scanned entries and guards. hs_id[entry] is the
-    // expression id or -1 (no prefilter: always a candidate).
+    // Gram index over the other unindexed entries (used only when there are
+    // more than kMaxPrefilter of them): open addressing, gram -> slice of
+    // gram_lists; a bit per top-16-bit hash value skips most probes.
+    struct GramSlot {
+        uint32_t gram = 0; // 0: empty slot (a gram is never 0)
+        uint32_t list_off = 0, list_len = 0;
+    };
+    std::vector<GramSlot> gram_slots;
+    uint32_t gram_mask = 0;
+    std::vector<uint64_t> gram_filter;
+    std::vector<uint32_t> gram_lists;
+    size_t gram_indexed = 0;
+
+    // Hyperscan prefilter over at most kMaxPrefilter scanned entries.
+    // hs_id[entry] is the expression id or -1 (no prefilter: always a candidate).
     std::unique_ptr<hs_database_t, HsDatabaseFree> hs_db;
     std::vector<int32_t> hs_id;
     size_t hs_count = 0;
+    size_t hs_refused = 0; // set aside: Hyperscan cannot read them
     uint64_t serial = next_serial.fetch_add(1);
 
     mutable std::atomic<uint64_t> limit_hits{0};
@@ -240,11 +429,13 @@ struct Matcher::Impl {
                                        std::pair<uint32_t, uint32_t>& out) const;
     void build_index();
     void build_prefilter();
+    void build_gram_index(std::vector<std::pair<uint32_t, uint32_t>>& keyed);
+    void gram_candidates(const char* low, size_t n, std::vector<uint32_t>& cand) const;
     hs_scratch_t* thread_scratch() const;
 
     // Regex outcome for one entry (negation applied), counting limit hits.
     bool regex_holds(uint32_t entry, std::string_view name) const {
-        MatchOutcome o = regex[entry]->match(name);
+        MatchOutcome o = rules[entry].compiled->match(name);
         if (o == MatchOutcome::LimitExceeded || o == MatchOutcome::Error) {
             limit_hits.fetch_add(1, std::memory_order_relaxed);
             return false; // neither a positive nor a negated rule answers
@@ -286,7 +477,7 @@ void Matcher::Impl::build_index() {
             keyed.emplace_back(std::move(*key), e);
             ++indexed;
         } else {
-            scanned.push_back(e);
+            unindexed.push_back(e);
         }
     }
     std::stable_sort(keyed.begin(), keyed.end(),
@@ -326,37 +517,114 @@ void Matcher::Impl::build_index() {
     }
 }
 
+// Whether Hyperscan can take the entry's flags (A, E and U only narrow a
+// match, so the wider Hyperscan reading stays a superset; x has no Hyperscan
+// flag) and text (a C string).
+static bool hyperscan_may_take(const Rule& r) {
+    return r.syntax == RuleSyntax::Pcre && !(r.pcre_flags & PCRE2_EXTENDED) &&
+           r.pattern.find('\0') == std::string::npos;
+}
+
+static unsigned hyperscan_flags(const Rule& r) {
+    unsigned f = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
+    if (r.caseless) f |= HS_FLAG_CASELESS;
+    if (r.pcre_flags & PCRE2_DOTALL) f |= HS_FLAG_DOTALL;
+    if (r.pcre_flags & PCRE2_MULTILINE) f |= HS_FLAG_MULTILINE;
+    return f;
+}
+
 void Matcher::Impl::build_prefilter() {
     hs_id.assign(rules.size(), -1);
-    // Candidates for the prefilter: scanned PCRE entries whose flags Hyperscan
-    // can honour (A, E and U only narrow a match, so the wider Hyperscan
-    // reading stays a superset; x has no Hyperscan flag). Guards are left to
-    // PCRE2: they are evaluated only when a rule inside them is a candidate,
-    // and nearly every name passes Hyperscan's reading of them anyway.
-    std::vector<uint32_t> entries;
-    for (uint32_t e : scanned)
-        entries.push_back(e);
-    std::vector<uint32_t> chosen;
-    for (uint32_t e : entries) {
-        const Rule& r = rules[e];
-        if (r.syntax != RuleSyntax::Pcre) continue;
-        if (r.pcre_flags & PCRE2_EXTENDED) continue;
-        if (r.pattern.find('\0') != std::string::npos) continue;
-        chosen.push_back(e);
+    // Few unindexed entries: Hyperscan for all of them. Many: the gram index
+    // for those with a required literal, Hyperscan for the first
+    // kMaxPrefilter of the rest; whatever is left is evaluated for every name.
+    // Guards are left to PCRE2: they are evaluated only when a rule inside
+    // them is a candidate, and nearly every name passes them anyway.
+    std::vector<uint32_t> to_hs;
+    std::vector<std::pair<uint32_t, uint32_t>> keyed; // (gram, entry)
+    size_t eligible = 0;
+    for (uint32_t e : unindexed)
+        if (hyperscan_may_take(rules[e])) ++eligible;
+    const bool few = eligible <= kMaxPrefilter;
+    if (!few) {
+        // Gram choice: of each alternative's grams, the one fewest rules
+        // share, so that the lists a name's grams reach stay short.
+        std::vector<std::optional<std::vector<std::vector<std::string>>>> runs(unindexed.size());
+        std::unordered_map<uint32_t, uint32_t> freq;
+        std::vector<uint32_t> grams;
+        for (size_t k = 0; k < unindexed.size(); ++k) {
+            runs[k] = required_runs(rules[unindexed[k]]);
+            if (!runs[k]) continue;
+            grams.clear();
+            for (const auto& branch : *runs[k])
+                for (const auto& run : branch)
+                    for (size_t i = 0; i + kMinGram <= run.size(); ++i) {
+                        grams.push_back(gram3(run.data() + i));
+                        if (i + 4 <= run.size()) grams.push_back(gram4(run.data() + i));
+                    }
+            std::sort(grams.begin(), grams.end());
+            grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
+            for (uint32_t g : grams)
+                ++freq[g];
+        }
+        for (size_t k = 0; k < unindexed.size(); ++k) {
+            const uint32_t e = unindexed[k];
+            if (!runs[k]) {
+                if (hyperscan_may_take(rules[e]) && to_hs.size() < kMaxPrefilter)
+                    to_hs.push_back(e);
+                scanned.push_back(e);
+                continue;
+            }
+            for (const auto& branch : *runs[k]) {
+                uint32_t best = 0, best_freq = UINT32_MAX;
+                for (const auto& run : branch)
+                    for (size_t i = 0; i + kMinGram <= run.size(); ++i) {
+                        // A 4-gram is never shared by more rules than its
+                        // 3-grams, so on a tie the 4-gram (more selective in
+                        // names) comes first.
+                        if (i + 4 <= run.size()) {
+                            const uint32_t g = gram4(run.data() + i);
+                            if (freq[g] < best_freq) best = g, best_freq = freq[g];
+                        }
+                        const uint32_t g = gram3(run.data() + i);
+                        if (freq[g] < best_freq) best = g, best_freq = freq[g];
+                    }
+                keyed.emplace_back(best, e);
+            }
+            ++gram_indexed;
+        }
+        build_gram_index(keyed);
+    } else {
+        for (uint32_t e : unindexed) {
+            if (hyperscan_may_take(rules[e])) to_hs.push_back(e);
+            scanned.push_back(e);
+        }
     }
-    // Hyperscan refuses a whole set for one bad expression and names it:
-    // drop that one and retry, so refused patterns stay plain candidates.
-    for (int attempt = 0; !chosen.empty() && attempt < 10000; ++attempt) {
+
+    // Set Hyperscan's refusals aside first, one pattern at a time (a parse,
+    // no compile), so that the set compiles in one go.
+    std::vector<uint32_t> chosen;
+    for (uint32_t e : to_hs) {
+        const Rule& r = rules[e];
+        hs_expr_info_t* info = nullptr;
+        hs_compile_error_t* err = nullptr;
+        if (hs_expression_info(r.pattern.c_str(), hyperscan_flags(r), &info, &err) ==
+            HS_SUCCESS)
+            chosen.push_back(e);
+        else
+            ++hs_refused;
+        std::free(info);
+        if (err) hs_free_compile_error(err);
+    }
+    // A few limits show only when compiling; the compiler names the
+    // expression: set it aside and compile again, a bounded number of times.
+    for (int attempt = 0; !chosen.empty() && attempt < kMaxPrefilterRetries; ++attempt) {
         std::vector<const char*> exprs;
         std::vector<unsigned> flags, ids;
         for (size_t k = 0; k < chosen.size(); ++k) {
             const Rule& r = rules[chosen[k]];
             exprs.push_back(r.pattern.c_str());
-            unsigned f = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
-            if (r.caseless) f |= HS_FLAG_CASELESS;
-            if (r.pcre_flags & PCRE2_DOTALL) f |= HS_FLAG_DOTALL;
-            if (r.pcre_flags & PCRE2_MULTILINE) f |= HS_FLAG_MULTILINE;
-            flags.push_back(f);
+            flags.push_back(hyperscan_flags(r));
             ids.push_back(static_cast<unsigned>(k));
         }
         hs_database_t* db = nullptr;
@@ -372,9 +640,68 @@ void Matcher::Impl::build_prefilter() {
             return;
         }
         const int bad = err ? err->expression : -1;
-        hs_free_compile_error(err);
-        if (bad < 0 || static_cast<size_t>(bad) >= chosen.size()) return; // no prefilter
+        if (err) hs_free_compile_error(err);
+        if (bad < 0 || static_cast<size_t>(bad) >= chosen.size()) break;
         chosen.erase(chosen.begin() + bad);
+        ++hs_refused;
+    }
+    hs_refused += chosen.size(); // no prefilter at all: every entry is a plain candidate
+}
+
+void Matcher::Impl::build_gram_index(std::vector<std::pair<uint32_t, uint32_t>>& keyed) {
+    // Lists in file order; an entry keyed twice by one gram (two alternatives) once.
+    std::sort(keyed.begin(), keyed.end());
+    keyed.erase(std::unique(keyed.begin(), keyed.end()), keyed.end());
+    size_t distinct = 0;
+    for (size_t i = 0; i < keyed.size(); ++i)
+        if (i == 0 || keyed[i].first != keyed[i - 1].first) ++distinct;
+    if (distinct == 0) return;
+    size_t cap = 16;
+    while (cap < distinct * 2)
+        cap <<= 1;
+    gram_slots.assign(cap, GramSlot{});
+    gram_mask = static_cast<uint32_t>(cap - 1);
+    gram_filter.assign((size_t{1} << kFilterBits) / 64, 0);
+    gram_lists.reserve(keyed.size());
+    for (size_t i = 0; i < keyed.size();) {
+        size_t j = i;
+        while (j < keyed.size() && keyed[j].first == keyed[i].first)
+            ++j;
+        GramSlot slot;
+        slot.gram = keyed[i].first;
+        slot.list_off = static_cast<uint32_t>(gram_lists.size());
+        for (size_t k = i; k < j; ++k)
+            gram_lists.push_back(keyed[k].second);
+        slot.list_len = static_cast<uint32_t>(j - i);
+        const uint32_t h = gram_hash(slot.gram);
+        const uint32_t f = h >> (32 - kFilterBits);
+        gram_filter[f >> 6] |= uint64_t{1} << (f & 63);
+        uint32_t s = h & gram_mask;
+        while (gram_slots[s].gram != 0)
+            s = (s + 1) & gram_mask;
+        gram_slots[s] = slot;
+        i = j;
+    }
+}
+
+// Appends the gram-indexed entries whose gram occurs in the lower-cased name.
+void Matcher::Impl::gram_candidates(const char* low, size_t n, std::vector<uint32_t>& cand) const {
+    if (gram_slots.empty()) return;
+    auto probe = [&](uint32_t g) {
+        const uint32_t h = gram_hash(g);
+        const uint32_t f = h >> (32 - kFilterBits);
+        if (!(gram_filter[f >> 6] & (uint64_t{1} << (f & 63)))) return;
+        for (uint32_t s = h & gram_mask; gram_slots[s].gram != 0; s = (s + 1) & gram_mask)
+            if (gram_slots[s].gram == g) {
+                const GramSlot& slot = gram_slots[s];
+                cand.insert(cand.end(), gram_lists.begin() + slot.list_off,
+                            gram_lists.begin() + slot.list_off + slot.list_len);
+                return;
+            }
+    };
+    for (size_t i = 0; i + kMinGram <= n; ++i) {
+        probe(gram3(low + i));
+        if (i + 4 <= n) probe(gram4(low + i));
     }
 }
 
@@ -400,7 +727,7 @@ void Matcher::Impl::answer(uint32_t entry, std::string_view name, Match& m) cons
         return;
     }
     thread_local std::vector<Group> groups;
-    if (regex[entry]->match(name, groups) != MatchOutcome::Match) groups.clear();
+    if (rules[entry].compiled->match(name, groups) != MatchOutcome::Match) groups.clear();
     for (const auto& p : ps) {
         if (p.group < 0) {
             m.result += p.text;
@@ -444,21 +771,26 @@ Matcher::~Matcher() = default;
 Expected<Matcher> Matcher::build(std::vector<Rule> rules) {
     auto impl = std::make_unique<Impl>();
     const size_t n = rules.size();
-    impl->regex.resize(n);
     impl->parts.resize(n);
     impl->needs_groups.assign(n, 0);
     impl->guard_of.assign(n, kNoGuard);
     std::vector<uint32_t> open; // guard numbers
     for (size_t i = 0; i < n; ++i) {
-        const Rule& r = rules[i];
+        Rule& r = rules[i];
         impl->guard_of[i] = open.empty() ? kNoGuard : open.back();
         if (r.action == RuleAction::IfEnd) {
             if (open.empty()) return Error{r.file, r.line, "endif without matching if"};
             open.pop_back();
             continue;
         }
-        auto re = Regex::compile(r.pattern, r.syntax, r.caseless, r.pcre_flags);
-        if (!re) return Error{r.file, r.line, re.error().reason};
+        // Compiled already when the reader checked the rule (a table line,
+        // lint); compiled here otherwise. Either way once.
+        if (!r.compiled) {
+            auto re = Regex::compile(r.pattern, r.syntax, r.caseless, r.pcre_flags);
+            if (!re) return Error{r.file, r.line, re.error().reason};
+            r.compiled = std::make_shared<const Regex>(std::move(re).value());
+        }
+        const Regex* re = r.compiled.get();
         if (r.action == RuleAction::IfBegin) {
             impl->guard_rule.push_back(static_cast<uint32_t>(i));
             impl->guard_parent.push_back(open.empty() ? kNoGuard : open.back());
@@ -480,7 +812,6 @@ Expected<Matcher> Matcher::build(std::vector<Rule> rules) {
             impl->parts[i] = std::move(*parts);
             impl->matchable.push_back(static_cast<uint32_t>(i));
         }
-        impl->regex[i].emplace(std::move(*re));
     }
     if (!open.empty()) {
         const Rule& r = rules[impl->guard_rule[open.back()]];
@@ -538,6 +869,8 @@ bool Matcher::Impl::lookup(std::string_view name, const IpAddress* client, Match
                         m.lists.begin() + slice.first + slice.second);
     }
 
+    m.gram_candidates(low, name.size(), cand);
+
     // 2. One prefilter scan for the scanned entries.
     thread_local std::vector<uint8_t> maybe;
     const bool have_hs = m.hs_db != nullptr;
@@ -562,6 +895,7 @@ bool Matcher::Impl::lookup(std::string_view name, const IpAddress* client, Match
     for (uint32_t e : m.scanned)
         if (m.rules[e].negated || may_match(e)) cand.push_back(e);
     std::sort(cand.begin(), cand.end());
+    cand.erase(std::unique(cand.begin(), cand.end()), cand.end()); // a name may hold two grams
 
     // 3. Candidates in file order, guards memoised for this lookup.
     thread_local std::vector<int8_t> guard_state; // -1 unknown, 0 false, 1 true
@@ -609,6 +943,9 @@ MatcherStats Matcher::stats() const {
     s.rules = impl_->matchable.size();
     s.indexed = impl_->indexed;
     s.scanned = impl_->scanned.size();
+    s.gram_indexed = impl_->gram_indexed;
+    s.prefiltered = impl_->hs_count;
+    s.prefilter_refused = impl_->hs_refused;
     s.suffixes = impl_->suffixes;
     s.limit_exceeded = impl_->limit_hits.load(std::memory_order_relaxed);
     return s;

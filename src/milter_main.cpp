@@ -304,10 +304,17 @@ int run_milter(const CommandLine& cl, const Config& config, const SocketAccess& 
             return failed(e->to_string());
     if (auto e = drop_privileges(mc.user)) return failed(e->to_string());
 
-    auto rt = build_runtime(cl.o, nullptr, cl.o.foreground);
-    if (!rt) return failed(rt.error().to_string());
-    current_runtime().set(rt.value());
-    publish_rule_set(*rt.value());
+    // Only current_runtime() and the sessions hold a rule set, so that each
+    // is freed (resolver thread, sockets, memory) once it is replaced and its
+    // last session has ended.
+    std::string first_set;
+    {
+        auto rt = build_runtime(cl.o, nullptr, cl.o.foreground);
+        if (!rt) return failed(rt.error().to_string());
+        first_set = rt.value()->classifier->summary();
+        publish_rule_set(*rt.value());
+        current_runtime().set(std::move(rt).value());
+    }
 
     std::unique_ptr<MetricsHttp> http;
     if (!config.metrics.listen.empty()) {
@@ -319,11 +326,11 @@ int run_milter(const CommandLine& cl, const Config& config, const SocketAccess& 
     if (control) control->serve(answer_control);
 
     spdlog::info(
-        "listening on {}; rule set 1: {}{}{}", mc.socket, rt.value()->classifier->summary(),
+        "listening on {}; rule set 1: {}{}{}", mc.socket, first_set,
         control ? "; control socket " + control->path() : std::string(),
         http ? "; metrics on http://" + config.metrics.listen + "/metrics" : std::string());
     report_ready(ready_fd, "ok");
-    notify_ready("listening on " + mc.socket + "; rule set 1: " + rt.value()->classifier->summary());
+    notify_ready("listening on " + mc.socket + "; rule set 1: " + first_set);
 
     int rc = MI_SUCCESS;
     pthread_t main_thread = pthread_self();

@@ -212,13 +212,14 @@ bool Parser::line(const LogicalLine& ll) {
             bool ok = true;
             auto p = pattern(line, rest, ok);
             if (!p) return ok;
-            auto re = Regex::compile(p->text, syntax_, p->caseless, p->flags, false);
+            auto re = Regex::compile(p->text, syntax_, p->caseless, p->flags);
             if (!re) return warn(line, re.error().reason);
             rest = trim_right(trim_left(rest));
             if (!rest.empty() && !warn(line, "ignoring extra text after IF statement: \"" +
                                                  std::string(rest) + "\""))
                 return false;
             out.rules.push_back(make_rule(RuleAction::IfBegin, *p, line));
+            out.rules.back().compiled = std::make_shared<const Regex>(std::move(re).value());
             open_ifs_.push_back(line);
             return true;
         }
@@ -253,13 +254,15 @@ bool Parser::line(const LogicalLine& ll) {
         max_group = std::max(max_group, part.group);
     if (p->negated && max_group >= 0)
         return warn(line, "$number found in negative match replacement text: skipping this rule");
-    auto re = Regex::compile(p->text, syntax_, p->caseless, p->flags, false);
+    // Compiled once, here, with the JIT: the matcher takes this one over.
+    auto re = Regex::compile(p->text, syntax_, p->caseless, p->flags);
     if (!re) return warn(line, re.error().reason + ": skipping this rule");
     if (max_group > static_cast<int>(re->capture_count()))
         return warn(line, "out of range replacement index \"" + std::to_string(max_group) +
                               "\": skipping this rule");
     Rule r = make_rule(RuleAction::Result, *p, line);
     r.result.assign(result);
+    r.compiled = std::make_shared<const Regex>(std::move(re).value());
     out.rules.push_back(std::move(r));
     return true;
 }

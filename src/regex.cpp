@@ -5,8 +5,10 @@
 #include <pcre2.h>
 #include <regex.h>
 
+#include <atomic>
 #include <cctype>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 namespace ip25b {
@@ -70,7 +72,20 @@ struct Regex::Impl {
     RuleSyntax syntax = RuleSyntax::Pcre;
     CodePtr code;
     MatchContextPtr context;
-    bool jit = false;
+    // The JIT runs at the first match, not at compile time: it costs ten times
+    // the compile and most of the memory (about 2 KiB a pattern), and in a big
+    // rule set most patterns are never evaluated (the index skips them).
+    bool want_jit = false;
+    mutable std::once_flag jit_once;
+    mutable std::atomic<bool> jit{false};
+    void ensure_jit() const {
+        if (!want_jit) return;
+        // A pattern the JIT refuses still works in the interpreter.
+        std::call_once(jit_once, [this] {
+            jit.store(pcre2_jit_compile(code.get(), PCRE2_JIT_COMPLETE) == 0,
+                      std::memory_order_release);
+        });
+    }
     PosixPtr posix;
     unsigned captures = 0;
 
@@ -143,6 +158,8 @@ struct Regex::Impl {
     // match limit), the interpreter decides: it is bounded by the depth limit instead of
     // the JIT stack, and it is what postmap runs, so the answer is postmap's.
     int run_pcre(std::string_view subject, pcre2_match_data* md) const {
+        ensure_jit();
+        const bool jit = this->jit.load(std::memory_order_acquire);
         auto subj = reinterpret_cast<PCRE2_SPTR>(subject.data());
         // pcre2_jit_match skips pcre2_match's argument checks: the fast path.
         int rc = jit ? pcre2_jit_match(code.get(), subj, subject.size(), 0, 0, md, context.get())
@@ -203,8 +220,7 @@ Expected<Regex> Regex::compile(std::string_view pattern, RuleSyntax syntax, bool
     pcre2_pattern_info(impl->code.get(), PCRE2_INFO_CAPTURECOUNT, &n);
     impl->captures = n;
     impl->study();
-    // A pattern the JIT refuses still works in the interpreter.
-    if (jit) impl->jit = pcre2_jit_compile(impl->code.get(), PCRE2_JIT_COMPLETE) == 0;
+    impl->want_jit = jit;
     impl->context.reset(pcre2_match_context_create(nullptr));
     if (!impl->context) return Error{"", 0, "out of memory creating a PCRE2 match context"};
     if (limits.match_limit) pcre2_set_match_limit(impl->context.get(), limits.match_limit);
@@ -256,7 +272,7 @@ unsigned Regex::capture_count() const {
     return impl_->captures;
 }
 bool Regex::jit_compiled() const {
-    return impl_->jit;
+    return impl_->jit.load(std::memory_order_acquire);
 }
 
 const char* to_string(MatchOutcome outcome) {

@@ -13,6 +13,7 @@
 #include <ares.h>
 #include <arpa/nameser.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -660,7 +661,11 @@ Expected<std::unique_ptr<Resolver>> Resolver::create(const ResolverOptions& opti
     if (impl->efd < 0) return Error{"", 0, std::string("eventfd: ") + std::strerror(errno)};
     Impl* raw = impl.get();
     try {
-        impl->thread = std::thread([raw] { raw->loop(); });
+        impl->thread = std::thread([raw] {
+            // Named, so that ps, the soak and the reload test can count resolvers.
+            pthread_setname_np(pthread_self(), "ip25b-resolver");
+            raw->loop();
+        });
     } catch (const std::system_error& e) {
         return Error{"", 0, std::string("cannot start the resolver thread: ") + e.what()};
     }

@@ -5,7 +5,8 @@
 // (`if`/`endif`) and address scope hold. The cost must not grow with the
 // number of rules: rules anchored to a literal domain suffix are indexed by
 // it, so a lookup only evaluates the rules whose suffix the name ends with,
-// plus the few that cannot be indexed (prefiltered by a multi-pattern scan).
+// plus the few that cannot be indexed (prefiltered by a multi-pattern scan,
+// or, when they are many, indexed by a literal every match must contain).
 // Every regex is JIT-compiled and runs under PCRE2 match/depth limits.
 //
 // A built Matcher is immutable; match() is const and safe to call from many
@@ -32,7 +33,10 @@ struct Match {
 struct MatcherStats {
     size_t rules = 0;          // matchable entries (guards excluded)
     size_t indexed = 0;        // reached through the suffix index
-    size_t scanned = 0;        // evaluated for every name (prefiltered)
+    size_t scanned = 0;        // looked at for every name (Hyperscan-prefiltered or not)
+    size_t gram_indexed = 0;   // reached through the gram index (required literals)
+    size_t prefiltered = 0;    // of `scanned`, those in the Hyperscan prefilter
+    size_t prefilter_refused = 0; // of `scanned`, those Hyperscan refused (no prefilter)
     size_t suffixes = 0;       // distinct index keys
     size_t limit_exceeded = 0; // regex runs stopped by the PCRE2 limits (counted as no match)
 };

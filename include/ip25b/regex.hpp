@@ -50,9 +50,10 @@ struct Group {
 
 class Regex {
   public:
-    // `jit` false skips the JIT (the loader only needs to know that a pattern
-    // compiles and how many groups it has). The Error carries the reason only;
-    // callers add file and line.
+    // `jit` false skips the JIT for good; true JIT-compiles the pattern at its
+    // first match (once, whichever thread gets there first), so that loading a
+    // big rule set pays only for the patterns lookups reach. The Error carries
+    // the reason only; callers add file and line.
     static Expected<Regex> compile(std::string_view pattern, RuleSyntax syntax, bool caseless,
                                    uint32_t flags, bool jit = true, RegexLimits limits = {});
 
@@ -64,6 +65,7 @@ class Regex {
     MatchOutcome match(std::string_view subject, std::vector<Group>& groups) const;
 
     unsigned capture_count() const;
+    // Whether matches run JIT code (false before the first match).
     bool jit_compiled() const;
 
     Regex(Regex&&) noexcept;

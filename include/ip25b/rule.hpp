@@ -10,10 +10,13 @@
 #include "ip25b/address.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace ip25b {
+
+class Regex;
 
 enum class RuleSyntax : uint8_t {
     Pcre,        // PCRE2 (pcre: tables, rule files)
@@ -43,6 +46,11 @@ struct Rule {
     std::vector<Cidr> scope; // when not empty the rule counts only for clients inside
     std::string file;        // where it was read, for every explanation and error
     unsigned line = 0;
+    // `pattern` compiled (syntax, caseless, pcre_flags) by whichever step first
+    // had to compile it (a table reader checking the line, lint), so that the
+    // matcher takes it over instead of compiling again; null until then.
+    // Immutable and shared by copies of the rule.
+    std::shared_ptr<const Regex> compiled;
 };
 
 } // namespace ip25b

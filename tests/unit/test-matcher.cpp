@@ -3,12 +3,14 @@
 
 #include "ip25b/matcher.hpp"
 #include "ip25b/postfix_table.hpp"
+#include "ip25b/regex.hpp"
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <thread>
 
 using namespace ip25b;
@@ -244,4 +246,225 @@ BOOST_AUTO_TEST_CASE(if_nesting_has_no_depth_limit) {
     BOOST_TEST(answer(m, "ab.jp") == "deep");
     BOOST_TEST(answer(m, "xb.jp") == "outside");  // the /a/ guards fail
     BOOST_TEST(answer(m, "zab.jp") == "outside"); // the !/z/ guards fail
+}
+
+// ------------------------------------------------------------ scaling the load
+
+namespace {
+// The reference the prefilters must agree with: each pattern compiled on its
+// own by PCRE2, walked in order, first match wins (no guards, no scope).
+struct LinearScan {
+    std::vector<Regex> regex;
+    explicit LinearScan(const std::vector<std::string>& patterns) {
+        for (const auto& p : patterns) {
+            auto re = Regex::compile(p, RuleSyntax::Pcre, true, 0);
+            BOOST_REQUIRE_MESSAGE(re, p);
+            regex.push_back(std::move(re).value());
+        }
+    }
+    // Line (1-based) of the first pattern that matches, 0 for none.
+    unsigned first(std::string_view name) const {
+        for (size_t i = 0; i < regex.size(); ++i)
+            if (regex[i].match(name) == MatchOutcome::Match) return static_cast<unsigned>(i + 1);
+        return 0;
+    }
+};
+Matcher table_of(const std::vector<std::string>& patterns) {
+    std::string text;
+    for (size_t i = 0; i < patterns.size(); ++i)
+        text += "/" + patterns[i] + "/ r" + std::to_string(i + 1) + "\n";
+    return table(text);
+}
+unsigned first(const Matcher& m, std::string_view name) {
+    auto a = m.match(name);
+    return a ? a->rule->line : 0;
+}
+// Patterns Hyperscan refuses though PCRE2 takes them (each matches the name
+// "k<N>.refused.example" for its own N, and some more).
+std::string refused_pattern(size_t n) {
+    const std::string k = std::to_string(n);
+    switch (n % 5) {
+    case 0:
+        return "^k" + k + "\\K\\.refused\\.example";
+    case 1:
+        return "\\Gk" + k + "\\.refused\\.example";
+    case 2:
+        return "^(?|k" + k + "|q" + k + ")\\.refused\\.example";
+    case 3:
+        return "^k" + k + "\\R?\\.refused\\.example";
+    default:
+        return "^k" + k + "(*ACCEPT)\\.refused\\.example";
+    }
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(hyperscan_refused_patterns_are_set_aside_in_one_pass) {
+    // Few unindexed rules: all go to Hyperscan but the refused, which are set
+    // aside one by one, not by recompiling the set for each.
+    std::vector<std::string> pats;
+    for (size_t n = 0; n < 60; ++n) {
+        const std::string k = std::to_string(n);
+        pats.push_back(n % 3 == 2 ? refused_pattern(n) : "^k" + k + "[.-]accepted\\.example");
+    }
+    const Matcher m = table_of(pats);
+    const LinearScan ref(pats);
+    BOOST_TEST(m.stats().prefilter_refused == 20u);
+    BOOST_TEST(m.stats().prefiltered == 40u);
+    BOOST_TEST(m.stats().gram_indexed == 0u);
+    for (size_t n = 0; n < 62; ++n) {
+        const std::string k = std::to_string(n);
+        for (const std::string& name :
+             {"k" + k + ".refused.example", "k" + k + ".refused", "q" + k + ".refused.example",
+              "k" + k + "-accepted.example", "K" + k + ".ACCEPTED.example.com",
+              "x.k" + k + ".refused.example"}) {
+            BOOST_TEST_CONTEXT(name) {
+                BOOST_TEST(first(m, name) == ref.first(name));
+                const unsigned want = ref.first(name);
+                BOOST_TEST(answer(m, name) == (want ? std::string("r") + std::to_string(want) : "-"));
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(many_unindexed_rules_take_the_gram_index) {
+    // Beyond the prefilter's cap, rules with a required literal are keyed by a
+    // gram of it; the rest (and the refused) are looked at for every name.
+    std::vector<std::string> pats;
+    for (size_t n = 0; n < 3000; ++n) {
+        const std::string k = std::to_string(n);
+        switch (n % 6) {
+        case 0: pats.push_back("^dyn-[0-9]+-" + k + "\\.pool\\.isp\\.example"); break;
+        case 1: pats.push_back("(^|\\.)ppp" + k + "[0-9]*\\.isp\\.example\\."); break;
+        case 2: pats.push_back("^(dhcp|dsl)" + k + "-[0-9]{1,3}|^cable" + k + "\\."); break;
+        case 3: pats.push_back("^(x|y)" + k.substr(k.size() - 1) + "\\d"); break; // no gram
+        case 4: pats.push_back(refused_pattern(n)); break;
+        default: pats.push_back("^h" + k + "[0-9]+\\.(static|dyn)\\.isp\\.example$"); break;
+        }
+    }
+    const Matcher m = table_of(pats);
+    const LinearScan ref(pats);
+    const MatcherStats st = m.stats();
+    BOOST_TEST(st.gram_indexed > 1500u);
+    BOOST_TEST(st.prefiltered + st.prefilter_refused <= 256u);
+    BOOST_TEST(st.prefiltered > 0u);
+    BOOST_TEST(st.scanned + st.gram_indexed + st.indexed == st.rules);
+    std::mt19937 rng(25);
+    size_t hits = 0;
+    for (int i = 0; i < 4000; ++i) {
+        const std::string k = std::to_string(rng() % 3100);
+        const std::string d = std::to_string(rng() % 300);
+        std::string name;
+        switch (rng() % 9) {
+        case 0: name = "dyn-" + d + "-" + k + ".pool.isp.example"; break;
+        case 1: name = "a.ppp" + k + d + ".isp.example.net"; break;
+        case 2: name = "DSL" + k + "-" + d + ".x"; break;
+        case 3: name = "cable" + k + ".isp.example"; break;
+        case 4: name = "y" + d.substr(d.size() - 1) + "7.example"; break;
+        case 5: name = "k" + k + ".refused.example"; break;
+        case 6: name = "h" + k + d + ".dyn.isp.example"; break;
+        case 7: name = "q" + k + ".refused.example.org"; break;
+        default: name = "mail" + d + ".example.org"; break;
+        }
+        BOOST_TEST_CONTEXT(name) {
+            const unsigned want = ref.first(name);
+            hits += want != 0;
+            BOOST_TEST(first(m, name) == want);
+        }
+    }
+    BOOST_TEST(hits > 500u);
+}
+
+BOOST_AUTO_TEST_CASE(gram_keys_never_hide_a_match) {
+    // Constructs whose literals are not all required, among 300 filler rules
+    // (so the gram index is used): each must still answer its names.
+    std::vector<std::string> pats = {
+        "^ab?cdef",           // b optional: "acdef"
+        "^x(a(*ACCEPT))bcd",  // the match may end inside the group: "xa"
+        "wxyz|mnop",          // top-level alternatives: either
+        "(?x) h i j k",       // extended: spaces are not literals
+        "fooo{0}barz",        // o{0}: "foobarz"
+        "(?<=lkj)poiu",       // lookbehind
+        "\\Qa.b+\\E",         // quoted: a literal "a.b+"
+        "\\x41bcq",           // hex escape: "Abcq"
+        "rst(?:uvw)?xyz",     // optional group: "rstxyz"
+        "ghi\\Kjkl",          // \K: both literals still required
+        "(?i)ZXCV",           // inline option
+        "qq[[:digit:]]+\\.tt{1,}uu", // class, repeat
+        "mm(?=nn)",           // lookahead
+        "^(?!abc)vvv",        // negative lookahead
+        "(?|(eee)|(fff))ggg", // branch reset
+    };
+    for (size_t n = 0; n < 300; ++n) {
+        const std::string k = std::to_string(n);
+        pats.push_back("^filler" + k + "\\.never\\.example");
+    }
+    const Matcher m = table_of(pats);
+    const LinearScan ref(pats);
+    BOOST_TEST(m.stats().gram_indexed > 250u);
+    for (const char* name :
+         {"acdef", "abcdef", "xa", "xabcd", "mnop", "wxyz", "hijk", "foobarz", "fooobarz",
+          "lkjpoiu", "poiu", "a.b+", "a.bb", "Abcq", "abcq", "rstxyz", "rstuvwxyz", "ghijkl",
+          "zxcv", "ZxCv", "qq1.ttuu", "qq12.tttuu", "mmnn", "mm", "vvv", "abcvvv", "eeeggg",
+          "fffggg", "filler7.never.example", "FILLER299.never.example.com"}) {
+        BOOST_TEST_CONTEXT(name) { BOOST_TEST(first(m, name) == ref.first(name)); }
+    }
+    for (const char* name : {"acdef", "xa", "mnop", "hijk", "foobarz", "lkjpoiu", "a.b+",
+                                   "Abcq", "rstxyz", "ghijkl", "zxcv", "qq1.ttuu", "mmnn", "vvv",
+                                   "eeeggg"})
+        BOOST_TEST_CONTEXT(name) {
+            BOOST_TEST(first(m, name) != 0u);
+            BOOST_TEST(m.match(name)->rule->line <= 15u);
+        }
+    BOOST_TEST(first(m, "mail.example.org") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(random_patterns_agree_with_a_linear_scan) {
+    // Patterns built from pieces the gram extraction must read right (or
+    // give up on), 400 of them so the gram index is used; random names.
+    const std::vector<std::string> pieces = {
+        "a",   "b",  "c",    "ab",      "bca",     "\\.",   "-",     "[ab]",   ".",      "a?",
+        "b*",  "c+", "a{2}", "(ab|c)",  "(?:a|bc)+", "\\d", "[0-9]", "(?=ab)", "\\K",    "^",
+        "$",   "|",  "x{0}", "(?<=a)",  "[^c]",    "\\w+",  "(c)?",  "a{,2}",  "\\b",    "1"};
+    std::mt19937 rng(7);
+    std::vector<std::string> pats;
+    while (pats.size() < 400) {
+        std::string p;
+        const size_t len = 2 + rng() % 8;
+        for (size_t i = 0; i < len; ++i)
+            p += pieces[rng() % pieces.size()];
+        if (!Regex::compile(p, RuleSyntax::Pcre, true, 0)) continue;
+        if (p.find('/') != std::string::npos) continue;
+        pats.push_back(p);
+    }
+    const Matcher m = table_of(pats);
+    const LinearScan ref(pats);
+    BOOST_TEST(m.stats().gram_indexed > 0u);
+    const std::string alphabet = "abcx.-1AB";
+    size_t differ = 0;
+    for (int i = 0; i < 10000; ++i) {
+        std::string name;
+        const size_t len = rng() % 14;
+        for (size_t j = 0; j < len; ++j)
+            name += alphabet[rng() % alphabet.size()];
+        if (first(m, name) != ref.first(name)) {
+            if (++differ < 10) BOOST_TEST_MESSAGE("differs on '" << name << "'");
+        }
+    }
+    BOOST_TEST(differ == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(table_rules_are_compiled_once) {
+    // The table reader compiles each line to check it; the matcher takes that
+    // regex over instead of compiling again.
+    auto t = parse_postfix_table("/^a\\.jp$/ A\nif /x/\n/b/ B\nendif\n", "t.pcre",
+                                 RuleSyntax::Pcre);
+    BOOST_REQUIRE(t);
+    std::vector<const Regex*> before;
+    for (const Rule& r : t->rules)
+        before.push_back(r.compiled.get());
+    BOOST_TEST((before[0] && before[1] && before[2] && !before[3]));
+    auto m = Matcher::build(std::move(t->rules));
+    BOOST_REQUIRE(m);
+    for (size_t i = 0; i < before.size(); ++i)
+        BOOST_TEST(m->rules()[i].compiled.get() == before[i]);
 }

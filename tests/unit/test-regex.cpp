@@ -25,8 +25,9 @@ BOOST_AUTO_TEST_CASE(pcre_matches_caseless_and_captures) {
     auto re = Regex::compile(R"(^([a-z]+)-(\d+)\.example\.jp$)", RuleSyntax::Pcre, true, 0);
     BOOST_REQUIRE(re);
     BOOST_TEST(re->capture_count() == 2u);
-    BOOST_TEST(re->jit_compiled());
+    BOOST_TEST(!re->jit_compiled()); // the JIT waits for the first match
     BOOST_TEST(re->match("Host-12.EXAMPLE.jp") == MatchOutcome::Match);
+    BOOST_TEST(re->jit_compiled());
     BOOST_TEST(re->match("host-x.example.jp") == MatchOutcome::NoMatch);
     std::vector<Group> g;
     BOOST_REQUIRE(re->match("abc-42.example.jp", g) == MatchOutcome::Match);
