@@ -131,15 +131,18 @@ void raise_fd_limit() {
     rlimit rl{};
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= wanted) return;
     rlim_t target = rl.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, rl.rlim_max);
-    if (target <= rl.rlim_cur) return;
-    rlim_t before = rl.rlim_cur;
-    rl.rlim_cur = target;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-        spdlog::warn("cannot raise the open-file limit from {}: {}", before, std::strerror(errno));
-    else if (target < 4096)
-        spdlog::warn("open-file limit is only {} (hard limit); idle MTA connections can starve "
-                     "real sessions: raise it (systemd: LimitNOFILE)",
-                     target);
+    rlim_t now = rl.rlim_cur;
+    if (target > now) {
+        rl.rlim_cur = target;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+            now = target;
+        else
+            spdlog::warn("cannot raise the open-file limit from {}: {}", now, std::strerror(errno));
+    }
+    if (now < 4096)
+        spdlog::warn("open-file limit is only {}; idle MTA connections can starve real "
+                     "sessions: raise the hard limit (systemd: LimitNOFILE)",
+                     now);
 }
 
 void reload(const Overrides& o, bool stderr_copy) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test-soak-smoke.sh — a short soak (tests/soak/run-soak.sh): at most 5,000 sessions
-# (150/s) or 40 s of load against the milter of this build, with reloads every 2 s, NSD frozen and
+# (150/s) or 30 s of load against the milter of this build, with reloads every 2 s, NSD frozen and
 # restarted, clients dropping after CONNECT and MAIL, and 2,000 idle connections held
 # under a 1,024-FD soft limit. Fails on a lost,
 # duplicated or torn decision record, a 5xx not caused by a dynamic PTR, a failed or
@@ -15,4 +15,4 @@ if [ ! -x "$build/tests/ip25b-soak" ]; then
 fi
 SOAK_HOSTS=${SOAK_HOSTS:-1000} SOAK_RELOAD_EVERY=2 SOAK_DNS_EVERY=8 SOAK_IDLE=2000 \
     SOAK_IDLE_AT=8 SOAK_IDLE_HOLD=15 SOAK_WARMUP=5 SOAK_CONCURRENCY=16 SOAK_RATE=150 \
-    bash "$src/tests/soak/run-soak.sh" "$build" 5000 40
+    bash "$src/tests/soak/run-soak.sh" "$build" 5000 30
