@@ -243,9 +243,11 @@ int publish(const std::vector<std::string>& inputs, const std::string& key_file,
     std::error_code ec;
     auto parent = std::filesystem::path(output).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    // Kept alive for the loop: the list below holds views.
+    const std::string serial_text = std::to_string(serial) + "\n";
     for (auto [path, bytes] : {std::pair<std::string, std::string_view>{output, doc},
                                {output + ".minisig", sig},
-                               {output + ".serial", std::to_string(serial) + "\n"}})
+                               {output + ".serial", serial_text}})
         if (auto e = write_file_atomic(path, bytes)) {
             std::fprintf(stderr, "ip25b publish: %s\n", e->to_string().c_str());
             return 1;
