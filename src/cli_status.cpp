@@ -3,6 +3,7 @@
 // entry of one address.
 #include "ip25b/cli.hpp"
 #include "ip25b/config.hpp"
+#include "ip25b/install_paths.hpp"
 #include "ip25b/control.hpp"
 
 #include <unistd.h>
@@ -22,8 +23,8 @@ namespace {
 Expected<std::string> control_path(const std::string& socket, const std::string& config_file) {
     if (!socket.empty()) return socket;
     std::string file = config_file;
-    if (file.empty() && ::access("/etc/ip25b/ip25b.conf", R_OK) == 0)
-        file = "/etc/ip25b/ip25b.conf";
+    if (file.empty() && ::access(install_paths().config_file.c_str(), R_OK) == 0)
+        file = install_paths().config_file;
     if (file.empty()) return control_socket_path(MilterConfig{});
     auto c = load_config(file);
     if (!c) return c.error();

@@ -8,6 +8,7 @@
 // serial, age, expiry and last error from the state files, fetching nothing.
 #include "ip25b/cli.hpp"
 #include "ip25b/config.hpp"
+#include "ip25b/install_paths.hpp"
 #include "ip25b/feed_update.hpp"
 
 #include <fcntl.h>
@@ -159,7 +160,7 @@ int update(const Config& c, const std::vector<std::string>& only, bool force, bo
 
 void add_update_command(CLI::App& app, int& exit_code) {
     struct Options {
-        std::string config = "/etc/ip25b/ip25b.conf";
+        std::string config = install_paths().config_file;
         std::vector<std::string> feeds;
         bool force = false, no_reload = false, list = false;
     };
