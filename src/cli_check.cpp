@@ -5,7 +5,8 @@
 // servers), classification, policy action and reply — and prints every step's
 // evidence, so an operator or postmaster can ask "why was this client refused"
 // and "what would happen if". Without --config and --rules it uses the shipped
-// allowlist and ISP rules with the default policy.
+// allowlist, ISP and cloud rules, the hosting domains and the generic tier (as
+// the shipped contrib/ip25b.conf) with the default policy.
 #include "ip25b/classifier.hpp"
 #include "ip25b/cli.hpp"
 #include "ip25b/config.hpp"
@@ -54,9 +55,13 @@ int run_check(const CheckOptions& o) {
     auto config = o.config.empty() ? parse_config("", "(defaults)", "") : load_config(o.config);
     if (!config) return fail(config.error().to_string());
     if (!o.rules.empty()) config->rules.rules = o.rules;
-    if (o.config.empty() && o.rules.empty())
+    if (o.config.empty() && o.rules.empty()) {
         config->rules.rules = {std::string(IP25B_RULES_DIR) + "/allowlist",
-                               std::string(IP25B_RULES_DIR) + "/isp"};
+                               std::string(IP25B_RULES_DIR) + "/isp",
+                               std::string(IP25B_RULES_DIR) + "/cloud"};
+        config->rules.generic = true;
+        config->rules.hosting_domains = {std::string(IP25B_RULES_DIR) + "/hosting/domains.txt"};
+    }
     for (const auto& d : o.dns)
         if (!valid_dns_server(d)) return fail("--dns " + d + ": expected HOST[:PORT] or [V6]:PORT");
     if (!o.dns.empty()) config->dns.servers = o.dns;
@@ -118,6 +123,16 @@ int run_check(const CheckOptions& o) {
             {"fcrdns", fcrdns_word(c.ptr, given)},
         };
         if (!reply.empty()) j["reply"] = reply;
+        if (!v.weighed.empty() || v.cls == ClientClass::Generic) {
+            nlohmann::json list = nlohmann::json::array();
+            for (const auto& e : v.weighed)
+                list.push_back({{"token", e.token},
+                                {"kind", e.kind},
+                                {"at", e.at},
+                                {"weight", e.weight},
+                                {"veto", e.veto}});
+            j["generic"] = {{"evidence", list}, {"score", v.score}};
+        }
         if (!v.result.empty()) j["result"] = v.result;
         if (c.looked_up) {
             j["dns_ms"] = dns_ms;
@@ -142,6 +157,14 @@ int run_check(const CheckOptions& o) {
     if (!v.file.empty()) std::cout << fmt::format("source:   {}:{}\n", v.file, v.line);
     if (!v.result.empty()) std::cout << fmt::format("result:   {}\n", v.result);
     std::cout << fmt::format("evidence: {}\n", v.evidence);
+    if (!v.weighed.empty()) {
+        std::cout << "weighed:\n";
+        for (const auto& e : v.weighed)
+            std::cout << fmt::format("  {:>5}  {:<24} {:<14} at {}\n",
+                                     e.veto ? std::string("veto") : fmt::format("+{}", e.weight),
+                                     e.token, e.kind, e.at);
+        std::cout << fmt::format("  {:>5}  total\n", v.score);
+    }
     std::cout << fmt::format("action:   {} ({})\n", to_string(action), why);
     if (!reply.empty()) std::cout << fmt::format("reply:    {}\n", reply);
     return 0;

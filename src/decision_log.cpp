@@ -105,6 +105,10 @@ std::string DecisionLog::to_json(const DecisionRecord& r) {
     j["rule"] = r.rule;
     j["rule_file"] = r.rule_file;
     j["rule_line"] = r.rule_line;
+    if (r.score >= 0) {
+        j["score"] = r.score;
+        j["weighed"] = r.weighed;
+    }
     j["action"] = r.action;
     j["reason"] = r.reason;
     j["stage"] = r.stage;
@@ -130,6 +134,7 @@ std::string DecisionLog::to_line(const DecisionRecord& r) {
                     " ptr=" + (r.ptr.empty() ? r.ptr_status : r.ptr) + " class=" + r.cls;
     if (!r.isp.empty()) s += " isp=\"" + r.isp + "\"";
     if (!r.rule.empty()) s += " rule=\"" + r.rule + "\"";
+    if (r.score >= 0) s += " score=" + std::to_string(r.score);
     s += " stage=" + r.stage;
     if (!r.queue_id.empty()) s += " queue_id=" + r.queue_id;
     if (!r.sender.empty()) s += " from=<" + r.sender + ">";

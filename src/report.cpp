@@ -6,7 +6,9 @@
 //   - it was refused on several different days (real MTAs retry for days,
 //     bots move on);
 //   - the same address also authenticated in another session (a customer of
-//     ours whose client was misconfigured to send on port 25 without AUTH).
+//     ours whose client was misconfigured to send on port 25 without AUTH);
+//   - it came back after a temporary refusal (the generic tier's tempfail):
+//     MTAs queue and retry, bots mostly move on.
 #include "ip25b/report.hpp"
 
 #include "ip25b/dns_name.hpp"
@@ -28,6 +30,7 @@ struct ClientSeen {
     bool helo_equals_ptr = false;
     bool mta_token = false;
     bool authenticated_elsewhere = false;
+    uint64_t tempfails = 0;
 };
 
 std::string str(const nlohmann::json& j, const char* key) {
@@ -86,6 +89,7 @@ Report build_report(const std::vector<std::istream*>& inputs) {
                 rule += fmt::format(":{}", ln->get<unsigned>());
             if (const std::string id = str(j, "rule"); !id.empty())
                 rule += rule.empty() ? id : " " + id;
+            ++r.refused_by_class[cls.empty() ? "(none)" : cls];
             ++r.refused_by_isp[isp.empty() ? "(none)" : isp];
             ++r.refused_by_rule[rule.empty() ? "(" + cls + ")" : rule];
             const std::string day = str(j, "time").substr(0, 10);
@@ -97,6 +101,7 @@ Report build_report(const std::vector<std::istream*>& inputs) {
             c.s.isp = isp;
             c.s.rule = rule;
             ++c.s.refusals;
+            if (action == "tempfail") ++c.tempfails;
             c.days.insert(day);
             if (auto s = str(j, "sender"); !s.empty() && c.senders.size() < 3) c.senders.insert(s);
             const std::string helo = normalize_hostname(str(j, "helo"));
@@ -109,6 +114,10 @@ Report build_report(const std::vector<std::istream*>& inputs) {
             c.s.reasons.push_back("the same address authenticated in another session");
         if (c.helo_equals_ptr) c.s.reasons.push_back("HELO equals its forward-confirmed PTR");
         if (c.mta_token) c.s.reasons.push_back("PTR or HELO names a mail server");
+        if (c.tempfails >= 2)
+            c.s.reasons.push_back(fmt::format(
+                "came back {} times after a temporary refusal (MTAs retry, bots mostly do not)",
+                c.tempfails - 1));
         if (c.days.size() >= 2)
             c.s.reasons.push_back(
                 fmt::format("refused on {} different days (retries like an MTA)", c.days.size()));
@@ -137,6 +146,7 @@ std::string report_text(const Report& r, size_t top) {
     std::string out = fmt::format("{} decisions ({} unreadable lines)\n", r.records, r.bad_lines);
     out += "by action:\n" + top_lines(r.by_action, top);
     out += "by class:\n" + top_lines(r.by_class, top);
+    out += "refused, by class:\n" + top_lines(r.refused_by_class, top);
     out += "refused, by ISP:\n" + top_lines(r.refused_by_isp, top);
     out += "refused, by rule:\n" + top_lines(r.refused_by_rule, top);
     std::string days;
@@ -162,6 +172,7 @@ std::string report_json(const Report& r) {
                         {"bad_lines", r.bad_lines},
                         {"by_action", r.by_action},
                         {"by_class", r.by_class},
+                        {"refused_by_class", r.refused_by_class},
                         {"refused_by_isp", r.refused_by_isp},
                         {"refused_by_rule", r.refused_by_rule},
                         {"refused_by_day", r.refused_by_day}};

@@ -32,6 +32,10 @@ struct DecisionRecord {
     std::string rule;
     std::string rule_file;
     unsigned rule_line = 0;
+    // The generic tier's total and its evidence ("dyn+50", "static:veto"),
+    // when it weighed the name; score -1 when it did not.
+    int score = -1;
+    std::vector<std::string> weighed;
     std::string action; // what the policy chose (reject, tempfail, tag, log-only, accept)
     std::string reason; // why: "class dynamic", "exempt: local range", "authenticated", ...
     std::string stage;  // connect, helo, mail, rcpt
