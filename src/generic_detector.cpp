@@ -394,22 +394,19 @@ void GenericDetector::detect(std::string_view name, const IpAddress* client,
             break;
         }
     if (digits) {
-        IpInName ip = find_ip_in_name(name, client);
-        if (const EmbeddedIp* e = ip.best()) {
-            switch (ip.evidence) {
-            case IpEvidence::Equal:
-                add("client-address", SignalKind::Address, kWeightClientAddress, e->pos, e->len);
-                break;
-            case IpEvidence::Partial:
-                add("partial-client-address", SignalKind::Address, kWeightPartialAddress, e->pos,
-                    e->len);
-                break;
-            case IpEvidence::Different:
-                add("other-address", SignalKind::Address, kWeightOtherAddress, e->pos, e->len);
-                break;
-            case IpEvidence::None:
-                break;
-            }
+        EmbeddedIp e;
+        switch (strongest_ip_in_name(name, client, &e)) {
+        case IpEvidence::Equal:
+            add("client-address", SignalKind::Address, kWeightClientAddress, e.pos, e.len);
+            break;
+        case IpEvidence::Partial:
+            add("partial-client-address", SignalKind::Address, kWeightPartialAddress, e.pos, e.len);
+            break;
+        case IpEvidence::Different:
+            add("other-address", SignalKind::Address, kWeightOtherAddress, e.pos, e.len);
+            break;
+        case IpEvidence::None:
+            break;
         }
     }
     out.generic = !out.vetoed && out.score >= impl_->threshold;
