@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
         empty.push_back(
             double(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
     }
-    std::printf("generic tier: %zu names, %zu generic, %zu vetoed; %zu hosting/cloud zones\n",
+    std::printf("generic tier: %zu names, %zu generic, %zu vetoed; %zu hosting/cloud/ISP zones\n",
                 samples.size(), generic, vetoed, detector->domain_count());
     print("GenericDetector::detect", ns, samples.size());
     print("timer alone (clock overhead)", empty, samples.size());

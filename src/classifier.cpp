@@ -241,7 +241,7 @@ std::string Classifier::summary() const {
     std::string out = fmt::format("{} files, {} rules ({} indexed by domain suffix), {} own ranges",
                                   impl_->files, rules, indexed, impl_->config.self_ranges.size());
     if (impl_->generic)
-        out += fmt::format(", generic tier on (threshold {}, {} hosting/cloud domains)",
+        out += fmt::format(", generic tier on (threshold {}, {} hosting, cloud and ISP zones)",
                            impl_->generic->threshold(), impl_->generic->domain_count());
     return out;
 }

@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -232,6 +233,11 @@ std::string_view to_string(SignalKind k) {
 struct GenericDetector::Impl {
     int threshold = kDefaultGenericThreshold;
     std::unordered_map<std::string_view, uint8_t> tokens; // text -> index in kTokens
+    // Cheap filters in front of the hash lookups: most segments are digits or
+    // longer than any token, most suffixes longer than any listed zone.
+    std::array<bool, 256> token_first{};
+    size_t token_max = 0;
+    size_t domain_max = 0;
     std::vector<std::string> domain_text;                 // owns what `domains` views
     std::unordered_map<std::string_view, SignalKind> domains;
 };
@@ -280,8 +286,11 @@ Expected<GenericDetector> GenericDetector::load(const GenericDetectorConfig& con
     auto impl = std::make_unique<Impl>();
     if (config.threshold < 1) return Error{"", 0, "generic threshold must be at least 1"};
     impl->threshold = config.threshold;
-    for (size_t i = 0; i < kTokenCount; ++i)
+    for (size_t i = 0; i < kTokenCount; ++i) {
         impl->tokens.emplace(kTokens[i].text, uint8_t(i));
+        impl->token_first[static_cast<unsigned char>(kTokens[i].text[0])] = true;
+        impl->token_max = std::max(impl->token_max, kTokens[i].text.size());
+    }
     std::vector<std::pair<std::string, SignalKind>> all;
     for (const auto& file : config.hosting_files) {
         auto list = load_domain_list(file);
@@ -298,8 +307,10 @@ Expected<GenericDetector> GenericDetector::load(const GenericDetectorConfig& con
         impl->domain_text.push_back(std::move(d));
     // Views are taken once the vector no longer grows. A domain in several
     // lists keeps its first kind (hosting, then cloud, then ISP zones).
-    for (size_t i = 0; i < all.size(); ++i)
+    for (size_t i = 0; i < all.size(); ++i) {
         impl->domains.emplace(impl->domain_text[i], all[i].second);
+        impl->domain_max = std::max(impl->domain_max, impl->domain_text[i].size());
+    }
     return GenericDetector(std::move(impl));
 }
 
@@ -333,6 +344,7 @@ void GenericDetector::detect(std::string_view name, const IpAddress* client,
 
     // Hosting and cloud zones: the longest suffix of whole labels that is listed.
     for (size_t k = 0; k + 1 < labels; ++k) {
+        if (name.size() - starts[k] > impl_->domain_max) continue;
         auto it = impl_->domains.find(name.substr(starts[k]));
         if (it != impl_->domains.end()) {
             add(it->first, it->second, 0, starts[k], name.size() - starts[k]);
@@ -349,6 +361,8 @@ void GenericDetector::detect(std::string_view name, const IpAddress* client,
 
     uint64_t seen[2] = {0, 0};
     auto consider = [&](size_t pos, size_t len) {
+        if (len > impl_->token_max || !impl_->token_first[static_cast<unsigned char>(name[pos])])
+            return;
         auto it = impl_->tokens.find(name.substr(pos, len));
         if (it == impl_->tokens.end()) return;
         const unsigned idx = it->second;
