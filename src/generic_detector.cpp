@@ -238,7 +238,7 @@ struct GenericDetector::Impl {
     std::array<bool, 256> token_first{};
     size_t token_max = 0;
     size_t domain_max = 0;
-    std::vector<std::string> domain_text;                 // owns what `domains` views
+    std::vector<std::string> domain_text; // owns what `domains` views
     std::unordered_map<std::string_view, SignalKind> domains;
 };
 
