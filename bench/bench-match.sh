@@ -57,12 +57,25 @@ measure() { # KEY INPUT CMD...
 
 pm=(postmap -c "$tmp" -q - "$table")
 ip=("$ip25b" match --table "$table")
+# Every shipped rule directory in front of the table, as an operator would load
+# them; BENCH_SYNTHETIC=N adds N generated ISP files (bench/gen-synthetic-isp.py)
+# to see how the cost grows with the number of files.
+all=("$ip25b" match -t "$here/rules/allowlist" -t "$here/rules/isp" -t "$here/rules/cloud")
+if [ "${BENCH_SYNTHETIC:-0}" -gt 0 ]; then
+    python3 "$here/bench/gen-synthetic-isp.py" "$BENCH_SYNTHETIC" "$tmp/synthetic"
+    all+=(-t "$tmp/synthetic")
+fi
+all+=(--table "$table")
+rule_files=$(find "$here/rules/allowlist" "$here/rules/isp" "$here/rules/cloud" -name '*.toml' | wc -l)
+[ -d "$tmp/synthetic" ] && rule_files=$((rule_files + $(find "$tmp/synthetic" -name '*.toml' | wc -l)))
 # Interleave the tools so both see the same machine load.
 measure pm_empty "$tmp/empty.txt" "${pm[@]}"
 measure ip_empty "$tmp/empty.txt" "${ip[@]}"
 measure pm_full "$names" "${pm[@]}"
 measure ip_full "$names" "${ip[@]}"
 measure ip_rep "$tmp/repeated.txt" "${ip[@]}"
+measure all_empty "$tmp/empty.txt" "${all[@]}"
+measure all_rep "$tmp/repeated.txt" "${all[@]}"
 
 pm_matches=$(wc -l <"$tmp/out.pm_full")
 ip_matches=$(wc -l <"$tmp/out.ip_full")
@@ -75,6 +88,7 @@ rate() { echo "$1 / ($2 - $3)" | bc -l; }
 pm_rate=$(rate "$n" "${T[pm_full]}" "${T[pm_empty]}")
 ip_rate1=$(rate "$n" "${T[ip_full]}" "${T[ip_empty]}")
 ip_rate=$(rate "$((n * repeat))" "${T[ip_rep]}" "${T[ip_empty]}")
+all_rate=$(rate "$((n * repeat))" "${T[all_rep]}" "${T[all_empty]}")
 printf 'ip25b match vs postmap -q - on fqrdns.pcre, %d names, median of %d runs (%s)\n' \
     "$n" "$runs" "$(nproc) cores, $(uname -m)"
 printf '%-34s %14s %14s\n' "" "postmap" "ip25b"
@@ -86,4 +100,6 @@ printf '%-34s %14d %14d\n' "peak RSS (KiB)" "${RSS[pm_full]}" "${RSS[ip_full]}"
 printf '%-34s %14d %14d\n' "matching names" "$pm_matches" "$ip_matches"
 printf 'ratio (ip25b / postmap lookups/s): %.1fx   answers identical: %s\n' \
     "$(echo "$ip_rate / $pm_rate" | bc -l)" "$identical"
+printf 'with %d rule files in front of the table: %.0f lookups/s, start-up %.3f s, peak RSS %d KiB, ratio %.1fx\n' \
+    "$rule_files" "$all_rate" "${T[all_empty]}" "${RSS[all_rep]}" "$(echo "$all_rate / $pm_rate" | bc -l)"
 [ "$identical" = yes ]

@@ -3,11 +3,15 @@
 //   2. what DNS said: temporary failure, no PTR, malformed, not confirmed;
 //   3. the operator's own rule files (self-ISP names);
 //   4. the configured rule sources, first match wins (allowlist, ISP files
-//      with their exceptions, Postfix tables, generic rules), in config order;
-//   5. the IP-in-name detector, as evidence or, when configured, as a verdict.
+//      with their exceptions, Postfix tables, cloud files, generic rules), in
+//      config order;
+//   5. the IP-in-name detector, as evidence or, when configured, as a verdict;
+//   6. the generic tier, when enabled: tokens, embedded address and vetoes
+//      weighed into a score (generic_detector.hpp).
 #include "ip25b/classifier.hpp"
 
 #include "ip25b/dns_name.hpp"
+#include "ip25b/generic_detector.hpp"
 #include "ip25b/ip_in_name.hpp"
 #include "ip25b/matcher.hpp"
 #include "ip25b/rule_source.hpp"
@@ -22,6 +26,7 @@ struct Classifier::Impl {
     ClassifierConfig config;
     std::optional<Matcher> self_rules;
     std::optional<Matcher> rules;
+    std::optional<GenericDetector> generic;
     size_t files = 0;
     std::vector<std::pair<std::string, size_t>> file_rules;
 };
@@ -32,7 +37,8 @@ Classifier::~Classifier() = default;
 // Loads the sources in order into one rule list and compiles it.
 static Expected<std::optional<Matcher>>
 build_matcher(const std::vector<std::string>& specs, size_t& files,
-              std::vector<std::pair<std::string, size_t>>& file_rules) {
+              std::vector<std::pair<std::string, size_t>>& file_rules,
+              GenericDetectorConfig* zones) {
     if (specs.empty()) return std::optional<Matcher>();
     std::vector<Rule> all;
     for (const auto& spec : specs) {
@@ -45,6 +51,12 @@ build_matcher(const std::vector<std::string>& specs, size_t& files,
                 n += r.file == f ? 1 : 0;
             file_rules.emplace_back(f, n);
         }
+        if (zones) {
+            zones->cloud_domains.insert(zones->cloud_domains.end(), source->cloud_domains.begin(),
+                                        source->cloud_domains.end());
+            zones->isp_domains.insert(zones->isp_domains.end(), source->isp_domains.begin(),
+                                      source->isp_domains.end());
+        }
         for (auto& r : source->rules)
             all.push_back(std::move(r));
     }
@@ -56,10 +68,13 @@ build_matcher(const std::vector<std::string>& specs, size_t& files,
 Expected<std::shared_ptr<const Classifier>> Classifier::load(const ClassifierConfig& config) {
     std::shared_ptr<Classifier> c(new Classifier());
     c->impl_->config = config;
-    auto self = build_matcher(config.self_rules, c->impl_->files, c->impl_->file_rules);
+    auto self = build_matcher(config.self_rules, c->impl_->files, c->impl_->file_rules, nullptr);
     if (!self) return self.error();
     c->impl_->self_rules = std::move(self.value());
-    auto rules = build_matcher(config.rules, c->impl_->files, c->impl_->file_rules);
+    GenericDetectorConfig gc;
+    gc.threshold = config.generic_threshold;
+    gc.hosting_files = config.hosting_domains;
+    auto rules = build_matcher(config.rules, c->impl_->files, c->impl_->file_rules, &gc);
     if (!rules) return rules.error();
     size_t count = 0;
     for (const auto& [file, n] : c->impl_->file_rules)
@@ -74,6 +89,11 @@ Expected<std::shared_ptr<const Classifier>> Classifier::load(const ClassifierCon
                          "to run without rules"};
     }
     c->impl_->rules = std::move(rules.value());
+    if (config.generic) {
+        auto g = GenericDetector::load(gc);
+        if (!g) return g.error();
+        c->impl_->generic.emplace(std::move(g).value());
+    }
     return std::shared_ptr<const Classifier>(std::move(c));
 }
 
@@ -175,6 +195,9 @@ Verdict Classifier::classify(const IpAddress& client, const PtrResult& ptr) cons
             case RuleAction::Dynamic:
                 cls = ClientClass::Dynamic;
                 break;
+            case RuleAction::Cloud:
+                cls = ClientClass::Cloud;
+                break;
             case RuleAction::Result:
                 cls = class_of_table_result(m->result);
                 break;
@@ -187,6 +210,8 @@ Verdict Classifier::classify(const IpAddress& client, const PtrResult& ptr) cons
                                std::to_string(r.line) + ") but does not forward-confirm");
             std::string what = r.action == RuleAction::Exception
                                    ? "matches a non-dynamic (exception) rule /"
+                               : r.action == RuleAction::Cloud
+                                   ? "is a provider-generated cloud host name: matches /"
                                    : "matches /";
             return from_rule(cls, *m,
                              "PTR " + name + " " + what + r.pattern + "/" + unconfirmed_note);
@@ -197,6 +222,28 @@ Verdict Classifier::classify(const IpAddress& client, const PtrResult& ptr) cons
         v.cls = ClientClass::Dynamic;
         v.rule = "ip-in-name";
         v.evidence = "PTR " + name + ": " + embedded.explain() + unconfirmed_note;
+        return v;
+    }
+    if (impl_->generic) {
+        GenericResult g;
+        impl_->generic->detect(name, &client, g);
+        v.weighed = GenericDetector::evidence(g);
+        v.score = g.score;
+        if (g.generic) {
+            v.cls = ClientClass::Generic;
+            v.rule = "generic";
+            v.evidence = fmt::format("PTR {} matches no rule; the generic tier weighs it as an "
+                                     "end-user address: {} (threshold {}){}",
+                                     name, GenericDetector::summary(g), impl_->generic->threshold(),
+                                     unconfirmed_note);
+            return v;
+        }
+        if (!confirmed)
+            return unknown("PTR " + name + " does not forward-confirm and matches no rule");
+        v.cls = ClientClass::None;
+        v.evidence = fmt::format("PTR {} matches no rule; generic tier: {} (threshold {}{})", name,
+                                 GenericDetector::summary(g), impl_->generic->threshold(),
+                                 g.vetoed ? ", vetoed" : "");
         return v;
     }
     if (!confirmed) return unknown("PTR " + name + " does not forward-confirm and matches no rule");
@@ -218,8 +265,12 @@ std::string Classifier::summary() const {
             rules += s.rules;
             indexed += s.indexed;
         }
-    return fmt::format("{} files, {} rules ({} indexed by domain suffix), {} own ranges",
-                       impl_->files, rules, indexed, impl_->config.self_ranges.size());
+    std::string out = fmt::format("{} files, {} rules ({} indexed by domain suffix), {} own ranges",
+                                  impl_->files, rules, indexed, impl_->config.self_ranges.size());
+    if (impl_->generic)
+        out += fmt::format(", generic tier on (threshold {}, {} hosting, cloud and ISP zones)",
+                           impl_->generic->threshold(), impl_->generic->domain_count());
+    return out;
 }
 
 } // namespace ip25b

@@ -5,8 +5,9 @@
 // servers), classification, policy action and reply — and prints every step's
 // evidence, so an operator or postmaster can ask "why was this client refused"
 // and "what would happen if". --batch judges a file of clients with one rule
-// load, for benchmarks over thousands of names. Without --config and --rules it uses the shipped
-// allowlist and ISP rules with the default policy.
+// load, for benchmarks over thousands of names. Without --config and --rules it
+// uses the shipped allowlist, ISP and cloud rules, the hosting domains and the
+// generic tier (as the shipped contrib/ip25b.conf) with the default policy.
 #include "ip25b/classifier.hpp"
 #include "ip25b/cli.hpp"
 #include "ip25b/config.hpp"
@@ -26,6 +27,10 @@
 #include <sstream>
 
 namespace ip25b::cli {
+
+// --ptr, batch lines and the resolver's names may hold any bytes: what is not
+// UTF-8 is replaced, never a reason to abort.
+constexpr auto kReplaceInvalidUtf8 = nlohmann::json::error_handler_t::replace;
 
 namespace {
 
@@ -80,8 +85,12 @@ Expected<Checker> make_checker(const CheckOptions& o) {
     auto config = file.empty() ? parse_config("", "(defaults)", "") : load_config(file);
     if (!config) return config.error();
     if (!o.rules.empty()) config->rules.rules = o.rules;
-    if (file.empty() && o.rules.empty())
-        config->rules.rules = {paths.rules_dir + "/allowlist", paths.rules_dir + "/isp"};
+    if (file.empty() && o.rules.empty()) {
+        config->rules.rules = {paths.rules_dir + "/allowlist", paths.rules_dir + "/isp",
+                               paths.rules_dir + "/cloud"};
+        config->rules.generic = true;
+        config->rules.hosting_domains = {paths.rules_dir + "/hosting/domains.txt"};
+    }
     for (const auto& d : o.dns)
         if (!valid_dns_server(d))
             return Error{"", 0, "--dns " + d + ": expected HOST[:PORT] or [V6]:PORT"};
@@ -155,6 +164,16 @@ nlohmann::json to_json(const CheckResult& r) {
         {"fcrdns", fcrdns_word(c.ptr, r.given)},
     };
     if (!r.reply.empty()) j["reply"] = r.reply;
+    if (!v.weighed.empty() || v.cls == ClientClass::Generic) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& e : v.weighed)
+            list.push_back({{"token", e.token},
+                            {"kind", e.kind},
+                            {"at", e.at},
+                            {"weight", e.weight},
+                            {"veto", e.veto}});
+        j["generic"] = {{"evidence", list}, {"score", v.score}};
+    }
     if (!v.result.empty()) j["result"] = v.result;
     if (c.looked_up) {
         j["dns_ms"] = double(c.ptr.elapsed.count()) / 1000.0;
@@ -183,6 +202,14 @@ void print_text(const CheckResult& r) {
     if (!v.file.empty()) std::cout << fmt::format("source:   {}:{}\n", v.file, v.line);
     if (!v.result.empty()) std::cout << fmt::format("result:   {}\n", v.result);
     std::cout << fmt::format("evidence: {}\n", v.evidence);
+    if (!v.weighed.empty()) {
+        std::cout << "weighed:\n";
+        for (const auto& e : v.weighed)
+            std::cout << fmt::format("  {:>5}  {:<24} {:<14} at {}\n",
+                                     e.veto ? std::string("veto") : fmt::format("+{}", e.weight),
+                                     e.token, e.kind, e.at);
+        std::cout << fmt::format("  {:>5}  total\n", v.score);
+    }
     std::cout << fmt::format("action:   {} ({})\n", to_string(r.action), r.why);
     if (!r.reply.empty()) std::cout << fmt::format("reply:    {}\n", r.reply);
 }
@@ -200,7 +227,7 @@ int run_check(const CheckOptions& o) {
     auto r = check_one(*checker, *client, o.ptr);
     if (!r) return fail(r.error().to_string());
     if (o.json)
-        std::cout << to_json(*r).dump() << "\n";
+        std::cout << to_json(*r).dump(-1, ' ', false, kReplaceInvalidUtf8) << "\n";
     else
         print_text(*r);
     return 0;
@@ -238,11 +265,12 @@ int run_batch(const CheckOptions& o) {
         else if (auto r = check_one(*checker, *client, ptr); !r)
             error = r.error().to_string();
         else {
-            std::cout << to_json(*r).dump() << "\n";
+            std::cout << to_json(*r).dump(-1, ' ', false, kReplaceInvalidUtf8) << "\n";
             continue;
         }
         std::cerr << fmt::format("{}:{}: {}\n", name, lineno, error);
-        std::cout << nlohmann::json{{"line", lineno}, {"error", error}}.dump() << "\n";
+        std::cout << nlohmann::json{{"line", lineno}, {"error", error}}.dump(-1, ' ', false, kReplaceInvalidUtf8)
+                      << "\n";
         ++errors;
     }
     if (in->bad()) return fail(name + ": read error");

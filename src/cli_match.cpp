@@ -116,6 +116,9 @@ void put_answer(Output& out, const Match& m) {
     case RuleAction::Allow:
         out.put("allow ");
         break;
+    case RuleAction::Cloud:
+        out.put("cloud ");
+        break;
     case RuleAction::IfBegin:
     case RuleAction::IfEnd:
         return; // never an answer

@@ -197,6 +197,13 @@ void read_rules(Section& s, Config& c, const std::string& base) {
         c.rules.self_rules.push_back(resolve_rule_path(base, v));
     });
     s.boolean("ip_in_name_is_dynamic", c.rules.ip_in_name_is_dynamic);
+    s.boolean("generic", c.rules.generic);
+    int64_t threshold = 0;
+    if (s.integer("generic_threshold", 1, 1000, threshold))
+        c.rules.generic_threshold = static_cast<int>(threshold);
+    s.strings("hosting_domains", [&](const std::string& v, const toml::node&) {
+        c.rules.hosting_domains.push_back(resolve_rule_path(base, v));
+    });
     s.boolean("require_fcrdns", c.rules.require_fcrdns);
     s.boolean("allow_empty", c.rules.allow_empty);
     s.finish();
@@ -268,6 +275,8 @@ void read_reply(Section& s, PolicyConfig& p) {
     s.string("self_dynamic", p.reply_self_dynamic);
     s.string("unknown_ptr", p.reply_unknown_ptr);
     s.string("dns_failure", p.reply_dns_failure);
+    s.string("generic", p.reply_generic);
+    s.string("cloud", p.reply_cloud);
     s.string("other", p.reply_other);
     s.finish();
 }
@@ -314,6 +323,8 @@ void read_policy(Section& s, Config& c, const std::string& file) {
         p.allowlisted = read_action(a, "allowlisted", p.allowlisted, false);
         p.unknown_ptr = read_action(a, "unknown_ptr", p.unknown_ptr, false);
         p.none = read_action(a, "none", p.none, false);
+        p.cloud = read_action(a, "cloud", p.cloud, false);
+        p.generic = read_action(a, "generic", p.generic, false);
         a.finish();
     }
     if (auto* t = s.table("reply")) {

@@ -106,6 +106,10 @@ std::string DecisionLog::to_json(const DecisionRecord& r) {
     j["rule"] = r.rule;
     j["rule_file"] = r.rule_file;
     j["rule_line"] = r.rule_line;
+    if (r.score >= 0) {
+        j["score"] = r.score;
+        j["weighed"] = r.weighed;
+    }
     j["action"] = r.action;
     j["reason"] = r.reason;
     j["stage"] = r.stage;
@@ -139,6 +143,7 @@ std::string DecisionLog::to_line(const DecisionRecord& r) {
     if (!r.isp.empty()) s += " isp=\"" + r.isp + "\"";
     if (!r.feed.empty()) s += " feed=\"" + r.feed + "\"";
     if (!r.rule.empty()) s += " rule=\"" + r.rule + "\"";
+    if (r.score >= 0) s += " score=" + std::to_string(r.score);
     s += " stage=" + r.stage;
     if (!r.queue_id.empty()) s += " queue_id=" + r.queue_id;
     if (!r.sender.empty()) s += " from=<" + r.sender + ">";

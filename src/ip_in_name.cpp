@@ -2,7 +2,10 @@
 //
 // The name is cut into maximal runs of decimal digits and of hex digits;
 // every encoding is a small test over those runs, so the whole scan is linear
-// in the name (at most 255 bytes) and cannot backtrack.
+// in the name (at most 255 bytes) and cannot backtrack. The runs live in
+// fixed arrays on the stack (a 255-byte name has at most 128 of them), so a
+// scan allocates nothing but its result list, and strongest_ip_in_name() not
+// even that: the generic tier calls it for every name.
 #include "ip25b/ip_in_name.hpp"
 
 #include <algorithm>
@@ -20,6 +23,25 @@ struct Run {
     size_t len;
 };
 
+// At most one run starts at every other byte of a 255-byte name.
+struct Runs {
+    std::array<Run, 128> r;
+    size_t n = 0;
+    size_t size() const { return n; }
+    const Run& operator[](size_t i) const { return r[i]; }
+    const Run* begin() const { return r.data(); }
+    const Run* end() const { return r.data() + n; }
+};
+
+// Up to four octets read from a tail (partial evidence).
+struct Tail {
+    std::array<unsigned, 4> v{};
+    size_t n = 0;
+    void push_back(unsigned x) { v[n++] = x; }
+    size_t size() const { return n; }
+    unsigned operator[](size_t i) const { return v[i]; }
+};
+
 bool is_digit(char c) {
     return c >= '0' && c <= '9';
 }
@@ -27,10 +49,10 @@ bool is_hex(char c) {
     return is_digit(c) || (c >= 'a' && c <= 'f');
 }
 
-std::vector<Run> runs_of(const std::string& s, bool (*pred)(char)) {
-    std::vector<Run> out;
+Runs runs_of(std::string_view s, bool (*pred)(char)) {
+    Runs out;
     size_t i = 0;
-    while (i < s.size()) {
+    while (i < s.size() && out.n < out.r.size()) {
         if (!pred(s[i])) {
             ++i;
             continue;
@@ -38,14 +60,14 @@ std::vector<Run> runs_of(const std::string& s, bool (*pred)(char)) {
         size_t j = i;
         while (j < s.size() && pred(s[j]))
             ++j;
-        out.push_back({i, j - i});
+        out.r[out.n++] = {i, j - i};
         i = j;
     }
     return out;
 }
 
 // Decimal value of s[pos, pos+len); len is at most 3 here, so no overflow.
-unsigned dec(const std::string& s, size_t pos, size_t len) {
+unsigned dec(std::string_view s, size_t pos, size_t len) {
     unsigned v = 0;
     for (size_t i = 0; i < len; ++i)
         v = v * 10 + unsigned(s[pos + i] - '0');
@@ -75,9 +97,19 @@ int rank(const EmbeddedIp& e) {
     return 2;
 }
 
+// The order candidates are reported in: strongest first, then by position.
+bool stronger(const EmbeddedIp& a, const EmbeddedIp& b) {
+    if (rank(a) != rank(b)) return rank(a) < rank(b);
+    return a.pos < b.pos;
+}
+
 class Scanner {
   public:
-    Scanner(std::string name, const IpAddress* client) : s_(std::move(name)) {
+    // `name` is lower case. With `best`, only the strongest candidate is kept
+    // there (the first of equals, as the stable sort of the full list gives)
+    // and nothing is allocated.
+    Scanner(std::string_view name, const IpAddress* client, EmbeddedIp* best = nullptr)
+        : s_(name), best_(best) {
         if (client && client->is_v4()) {
             uint32_t v = client->v4_host_order();
             client_ = Octets{v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff};
@@ -94,6 +126,14 @@ class Scanner {
   private:
     bool equals(const Octets& o) const { return client_ && *client_ == o; }
 
+    void keep(const EmbeddedIp& e) {
+        ++count_;
+        if (!best_)
+            found_.push_back(e);
+        else if (count_ == 1 || stronger(e, *best_))
+            *best_ = e;
+    }
+
     void add(IpEncoding enc, size_t pos, size_t len, const Octets& o, bool eq) {
         EmbeddedIp e;
         e.encoding = enc;
@@ -101,7 +141,7 @@ class Scanner {
         e.len = len;
         e.address = to_addr(o);
         e.equals_client = eq;
-        found_.push_back(e);
+        keep(e);
     }
 
     // A forward decode is reported whatever it is when it stands alone
@@ -118,7 +158,7 @@ class Scanner {
         }
     }
 
-    void add_partial(size_t pos, size_t len, const std::vector<unsigned>& tail) {
+    void add_partial(size_t pos, size_t len, const Tail& tail) {
         if (!client_) return;
         size_t n = tail.size();
         for (size_t i = 0; i < n; ++i)
@@ -133,7 +173,7 @@ class Scanner {
         e.address = to_addr(o);
         e.octets = unsigned(n);
         e.equals_client = false; // partial evidence is never "equal"
-        found_.push_back(e);
+        keep(e);
     }
 
     // Windows of four (or, for partial evidence, three) decimal runs of 1-3
@@ -156,24 +196,24 @@ class Scanner {
                 if (sep_between(k) != sep) return false;
             return true;
         };
-        std::vector<bool> covered(runs.size(), false);
+        std::array<bool, 128> covered{};
         for (size_t i = 0; i < runs.size(); ++i) {
             if (!window(i, 4)) continue;
             Octets o;
             for (size_t k = 0; k < 4; ++k)
                 o[k] = dec(s_, runs[i + k].pos, runs[i + k].len);
             size_t end = runs[i + 3].pos + runs[i + 3].len;
-            size_t before = found_.size();
             offer(IpEncoding::Decimal, IpEncoding::DecimalReversed, runs[i].pos, end - runs[i].pos,
                   o, true);
-            if (found_.size() > before && found_.back().equals_client)
+            // The client's whole address here: its last octets are not a second, partial find.
+            if (valid(o) && (equals(o) || equals(reversed(o))))
                 for (size_t k = i; k < i + 4; ++k)
                     covered[k] = true;
         }
         if (!client_) return;
         for (size_t i = 0; i < runs.size(); ++i) {
             if (!window(i, 3) || covered[i] || covered[i + 1] || covered[i + 2]) continue;
-            std::vector<unsigned> tail;
+            Tail tail;
             for (size_t k = 0; k < 3; ++k)
                 tail.push_back(dec(s_, runs[i + k].pos, runs[i + k].len));
             size_t end = runs[i + 2].pos + runs[i + 2].len;
@@ -197,10 +237,11 @@ class Scanner {
                     offer(IpEncoding::Padded, IpEncoding::PaddedReversed, p, 12, octets_at(p),
                           false);
             } else if (r.len == 6 || r.len == 9) {
-                std::vector<unsigned> tail;
+                Tail tail;
                 for (size_t p = r.pos; p < r.pos + r.len; p += 3)
                     tail.push_back(dec(s_, p, 3));
-                if (std::all_of(tail.begin(), tail.end(), [](unsigned v) { return v <= 255; }))
+                if (std::all_of(tail.v.begin(), tail.v.begin() + long(tail.n),
+                                [](unsigned v) { return v <= 255; }))
                     add_partial(r.pos, r.len, tail);
             }
         }
@@ -229,10 +270,27 @@ class Scanner {
         }
     }
 
-    std::string s_;
+  public:
+    size_t count() const { return count_; }
+
+  private:
+    std::string_view s_;
     std::optional<Octets> client_;
     std::vector<EmbeddedIp> found_;
+    EmbeddedIp* best_ = nullptr;
+    size_t count_ = 0;
 };
+
+IpEvidence evidence_of(const EmbeddedIp& e) {
+    switch (rank(e)) {
+    case 0:
+        return IpEvidence::Equal;
+    case 1:
+        return IpEvidence::Partial;
+    default:
+        return IpEvidence::Different;
+    }
+}
 
 } // namespace
 
@@ -316,26 +374,21 @@ IpInName find_ip_in_name(std::string_view name, const IpAddress* client) {
     std::string lower(name);
     for (char& c : lower)
         c = char(std::tolower(static_cast<unsigned char>(c)));
-    out.found = Scanner(std::move(lower), client).run();
-    std::stable_sort(out.found.begin(), out.found.end(),
-                     [](const EmbeddedIp& a, const EmbeddedIp& b) {
-                         if (rank(a) != rank(b)) return rank(a) < rank(b);
-                         return a.pos < b.pos;
-                     });
-    if (!out.found.empty()) {
-        switch (rank(out.found.front())) {
-        case 0:
-            out.evidence = IpEvidence::Equal;
-            break;
-        case 1:
-            out.evidence = IpEvidence::Partial;
-            break;
-        default:
-            out.evidence = IpEvidence::Different;
-            break;
-        }
-    }
+    out.found = Scanner(lower, client).run();
+    std::stable_sort(out.found.begin(), out.found.end(), stronger);
+    if (!out.found.empty()) out.evidence = evidence_of(out.found.front());
     return out;
+}
+
+IpEvidence strongest_ip_in_name(std::string_view name, const IpAddress* client, EmbeddedIp* best) {
+    if (name.size() > 255) return IpEvidence::None;
+    if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+    EmbeddedIp found;
+    Scanner scan(name, client, &found);
+    scan.run();
+    if (scan.count() == 0) return IpEvidence::None;
+    if (best) *best = found;
+    return evidence_of(found);
 }
 
 } // namespace ip25b

@@ -203,6 +203,7 @@ class Sink {
 std::string describe(const Rule& r) {
     std::string kind = r.action == RuleAction::Exception ? "exception"
                        : r.action == RuleAction::Allow   ? "allow entry"
+                       : r.action == RuleAction::Cloud   ? "cloud entry"
                                                          : "rule";
     return kind + " '" + r.id + "' (line " + std::to_string(r.line) + ")";
 }
@@ -351,7 +352,8 @@ class FileLinter {
                         "'" + ex.ptr + "': the indexed matcher and the linear walk disagree (" +
                             (got ? describe(*got) : "no match") + " vs " +
                             (lin ? describe(*lin) : "no match") + ")");
-        bool must_be_inside = f_.kind == RuleFileKind::Isp && ex.must_match;
+        bool must_be_inside =
+            (f_.kind == RuleFileKind::Isp || f_.kind == RuleFileKind::Cloud) && ex.must_match;
         if (must_be_inside && !in_domains(name, f_.meta.domains))
             sink_.error(file, ex.line, "example '" + ex.ptr + "' is outside the file's domains");
 
@@ -377,7 +379,8 @@ class FileLinter {
         }
         if (ex.must_match) {
             bool positive =
-                got && (got->action == RuleAction::Dynamic || got->action == RuleAction::Allow);
+                got && (got->action == RuleAction::Dynamic || got->action == RuleAction::Allow ||
+                        got->action == RuleAction::Cloud);
             if (!positive)
                 sink_.error(file, ex.line,
                             "match example '" + ex.ptr + "' is answered by " +
@@ -437,7 +440,11 @@ void cross_file(const std::vector<Built>& built, Sink& sink) {
         for (size_t b = 0; b < a; ++b) {
             const RuleFile& fa = *built[a].file;
             const RuleFile& fb = *built[b].file;
-            if (fa.kind != RuleFileKind::Isp || fb.kind != RuleFileKind::Isp) continue;
+            // ISP and cloud files speak for zones; no zone belongs to two of them.
+            auto zoned = [](const RuleFile& f) {
+                return f.kind == RuleFileKind::Isp || f.kind == RuleFileKind::Cloud;
+            };
+            if (!zoned(fa) || !zoned(fb)) continue;
             for (size_t i = 0; i < fa.meta.domains.size(); ++i)
                 for (size_t j = 0; j < fb.meta.domains.size(); ++j) {
                     const std::string& da = fa.meta.domains[i];
@@ -463,6 +470,7 @@ void cross_file(const std::vector<Built>& built, Sink& sink) {
                                    std::to_string(m->rule->line) + " (" +
                                    (m->rule->action == RuleAction::Exception ? "exception"
                                     : m->rule->action == RuleAction::Allow   ? "allow entry"
+                                    : m->rule->action == RuleAction::Cloud   ? "cloud entry"
                                                                              : "rule") +
                                    " '" + m->rule->id + "' of " +
                                    (m->rule->isp.empty() ? b.file->meta.name : m->rule->isp) + ")");

@@ -128,6 +128,17 @@ std::string render_template(std::string_view tmpl, const Classified& c, const Ip
         if (key == "class") return std::string(to_string(v.cls));
         if (key == "file")
             return v.file.empty() ? std::string("-") : std::string(base_name(v.file));
+        if (key == "reason") {
+            if (v.cls != ClientClass::Generic) return std::string(to_string(v.cls));
+            std::string r = "generic name:";
+            bool first = true;
+            for (const auto& e : v.weighed)
+                if (!e.veto && e.weight > 0) {
+                    r += (first ? " " : ", ") + e.token;
+                    first = false;
+                }
+            return r;
+        }
         return std::nullopt;
     };
     std::string out;
@@ -207,6 +218,10 @@ Action Policy::action_for(const Classified& c, std::string* why) const {
         return c_.unknown_ptr;
     case ClientClass::None:
         return c_.none;
+    case ClientClass::Cloud:
+        return c_.cloud;
+    case ClientClass::Generic:
+        return c_.generic;
     }
     return Action::Accept;
 }
@@ -233,6 +248,12 @@ StepResult Policy::reply_for(Action action, const Classified& c, const IpAddress
             break;
         case ClientClass::UnknownPtr:
             tmpl = c_.reply_unknown_ptr;
+            break;
+        case ClientClass::Generic:
+            tmpl = c_.reply_generic;
+            break;
+        case ClientClass::Cloud:
+            tmpl = c_.reply_cloud;
             break;
         default:
             break;
@@ -312,6 +333,13 @@ StepResult Session::decide(Stage at, const ClassifyFn& classify) {
     record_.rule = c.verdict.rule;
     record_.rule_file = c.verdict.file;
     record_.rule_line = c.verdict.line;
+    if (!c.verdict.weighed.empty() || c.verdict.cls == ClientClass::Generic) {
+        record_.score = c.verdict.score;
+        record_.weighed.clear();
+        for (const auto& e : c.verdict.weighed)
+            record_.weighed.push_back(e.veto ? e.token + ":veto"
+                                             : e.token + "+" + std::to_string(e.weight));
+    }
     // The record says what the client got; in a dry run that is "accept",
     // and `would` keeps the policy's choice for the roll-out report.
     record_.dry_run = p.config().dry_run;

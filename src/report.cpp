@@ -6,7 +6,9 @@
 //   - it was refused on several different days (real MTAs retry for days,
 //     bots move on);
 //   - the same address also authenticated in another session (a customer of
-//     ours whose client was misconfigured to send on port 25 without AUTH).
+//     ours whose client was misconfigured to send on port 25 without AUTH);
+//   - it came back after a temporary refusal (the generic tier's tempfail):
+//     MTAs queue and retry, bots mostly move on.
 #include "ip25b/report.hpp"
 
 #include "ip25b/dns_name.hpp"
@@ -29,6 +31,7 @@ struct ClientSeen {
     bool helo_equals_ptr = false;
     bool mta_token = false;
     bool authenticated_elsewhere = false;
+    uint64_t tempfails = 0;
 };
 
 std::string str(const nlohmann::json& j, const char* key) {
@@ -146,6 +149,7 @@ Report build_report(const std::vector<std::istream*>& inputs) {
                 rule += rule.empty() ? id : " " + id;
             const std::string day = str(j, "time").substr(0, 10);
             if (real) {
+                ++r.refused_by_class[cls.empty() ? "(none)" : cls];
                 ++r.refused_by_isp[isp.empty() ? "(none)" : isp];
                 ++r.refused_by_rule[rule.empty() ? "(" + cls + ")" : rule];
                 ++r.refused_by_day[day];
@@ -160,6 +164,7 @@ Report build_report(const std::vector<std::istream*>& inputs) {
             c.s.isp = isp;
             c.s.rule = rule;
             ++(real ? c.s.refusals : c.s.dry_refusals);
+            if (real && o.action == "tempfail") ++c.tempfails;
             c.days.insert(day);
             if (auto s = str(j, "sender"); !s.empty() && c.senders.size() < 3) c.senders.insert(s);
             const std::string helo = normalize_hostname(str(j, "helo"));
@@ -172,6 +177,10 @@ Report build_report(const std::vector<std::istream*>& inputs) {
             c.s.reasons.push_back("the same address authenticated in another session");
         if (c.helo_equals_ptr) c.s.reasons.push_back("HELO equals its forward-confirmed PTR");
         if (c.mta_token) c.s.reasons.push_back("PTR or HELO names a mail server");
+        if (c.tempfails >= 2)
+            c.s.reasons.push_back(fmt::format(
+                "came back {} times after a temporary refusal (MTAs retry, bots mostly do not)",
+                c.tempfails - 1));
         if (c.days.size() >= 2)
             c.s.reasons.push_back(
                 fmt::format("refused on {} different days (retries like an MTA)", c.days.size()));
@@ -206,6 +215,7 @@ std::string report_text(const Report& r, size_t top) {
         out += "dry run, would have (nothing enforced):\n" + top_lines(r.dry_run_would, top);
         out += "dry run, would refuse, by ISP:\n" + top_lines(r.dry_run_refused_by_isp, top);
     }
+    out += "refused, by class:\n" + top_lines(r.refused_by_class, top);
     out += "refused, by ISP:\n" + top_lines(r.refused_by_isp, top);
     out += "refused, by rule:\n" + top_lines(r.refused_by_rule, top);
     std::string days;
@@ -235,6 +245,7 @@ std::string report_json(const Report& r) {
                         {"late_auth_passes", r.late_auth_passes},
                         {"dry_run_would", r.dry_run_would},
                         {"dry_run_refused_by_isp", r.dry_run_refused_by_isp},
+                        {"refused_by_class", r.refused_by_class},
                         {"refused_by_isp", r.refused_by_isp},
                         {"refused_by_rule", r.refused_by_rule},
                         {"refused_by_day", r.refused_by_day}};

@@ -138,7 +138,7 @@ class Loader {
             throw Fail{{path_, e.source().begin.line, "TOML: " + std::string(e.description())}};
         }
         only_keys(root, "the top level",
-                  {"format", "kind", "meta", "exception", "dynamic", "allow", "examples"});
+                  {"format", "kind", "meta", "exception", "dynamic", "allow", "cloud", "examples"});
 
         const toml::node& fmt = required(root, "format", 1, "the top level");
         if (!fmt.is_integer()) fail(fmt, "format must be an integer, not " + type_name(fmt));
@@ -153,29 +153,38 @@ class Loader {
             file_.kind = RuleFileKind::Allowlist;
         else if (kind == "generic")
             file_.kind = RuleFileKind::Generic;
+        else if (kind == "cloud")
+            file_.kind = RuleFileKind::Cloud;
         else
-            fail(*root.get("kind"), "kind must be \"isp\", \"allowlist\" or \"generic\"");
+            fail(*root.get("kind"),
+                 "kind must be \"isp\", \"allowlist\", \"cloud\" or \"generic\"");
 
         const toml::node& meta = required(root, "meta", 1, "the top level");
         read_meta(meta);
 
         bool is_allow = file_.kind == RuleFileKind::Allowlist;
-        for (const char* section : {"exception", "dynamic", "allow"}) {
+        bool is_cloud = file_.kind == RuleFileKind::Cloud;
+        // The entry section each kind holds besides [[exception]] (allowlists have none).
+        const char* main_section = is_allow ? "allow" : is_cloud ? "cloud" : "dynamic";
+        for (const char* section : {"exception", "dynamic", "allow", "cloud"}) {
             const toml::node* n = root.get(section);
             if (!n) continue;
-            bool permitted = is_allow == (std::string_view(section) == "allow");
+            std::string_view s(section);
+            bool permitted = s == main_section || (s == "exception" && !is_allow);
             if (!permitted)
                 fail(*n, "[[" + std::string(section) +
                              "]] entries are not allowed in a file of kind \"" + kind + "\"");
         }
         // Exceptions stop the walk, so they come first whatever their place in the file.
         read_entries(root, "exception", RuleAction::Exception);
-        read_entries(root, is_allow ? "allow" : "dynamic",
-                     is_allow ? RuleAction::Allow : RuleAction::Dynamic);
-        if (file_.rules.empty())
-            throw Fail{{path_, 1,
-                        is_allow ? "no [[allow]] entry"
-                                 : "no [[dynamic]] entry: the file matches nothing"}};
+        read_entries(root, main_section,
+                     is_allow   ? RuleAction::Allow
+                     : is_cloud ? RuleAction::Cloud
+                                : RuleAction::Dynamic);
+        if (file_.rules.size() == exceptions_)
+            throw Fail{
+                {path_, 1,
+                 "no [[" + std::string(main_section) + "]] entry: the file matches nothing"}};
 
         if (const toml::node* ex = root.get("examples")) read_file_examples(*ex);
         std::stable_sort(
@@ -280,8 +289,10 @@ class Loader {
                 m.domain_lines.push_back(line_of(e));
             }
         }
-        if (file_.kind == RuleFileKind::Isp && m.domains.empty())
-            fail(line, "a file of kind \"isp\" must list its domains in [meta]");
+        if ((file_.kind == RuleFileKind::Isp || file_.kind == RuleFileKind::Cloud) &&
+            m.domains.empty())
+            fail(line, "a file of kind \"" + std::string(to_string(file_.kind)) +
+                           "\" must list its domains in [meta]");
 
         if (const toml::node* an = t.get("asn")) {
             if (!an->is_array()) fail(*an, "asn must be an array of AS numbers");
@@ -364,6 +375,7 @@ class Loader {
         if (const toml::node* cn = t.get("counter_examples"))
             read_examples(*cn, "counter_examples", false, false, r.id, false);
 
+        if (action == RuleAction::Exception) ++exceptions_;
         file_.rules.push_back(std::move(r));
         file_.info.push_back(std::move(info));
     }
@@ -425,6 +437,7 @@ class Loader {
     std::string path_;
     RuleFile file_;
     std::map<std::string, unsigned> ids_;
+    size_t exceptions_ = 0;
 };
 
 } // namespace
@@ -437,6 +450,8 @@ std::string_view to_string(RuleFileKind k) {
         return "allowlist";
     case RuleFileKind::Generic:
         return "generic";
+    case RuleFileKind::Cloud:
+        return "cloud";
     }
     return "?";
 }
@@ -493,12 +508,18 @@ Expected<std::vector<std::string>> list_rule_files(const std::string& dir, bool 
 }
 
 Expected<std::vector<RuleFile>> load_rule_directory(const std::string& dir) {
-    auto files = list_rule_files(dir, false);
+    auto files = list_rule_files(dir, true);
     if (!files) return files.error();
     std::vector<RuleFile> out;
     for (const std::string& f : *files) {
         auto rf = load_rule_file(f);
         if (!rf) return rf.error();
+        // Generic shapes (S25R) are opt-in: a directory named in the config
+        // brings along only those lying directly in it, never those of a
+        // subdirectory, so naming rules/ cannot switch S25R on by accident.
+        auto rel = std::filesystem::path(f).lexically_relative(dir);
+        const bool nested = std::distance(rel.begin(), rel.end()) > 1;
+        if (rf->kind == RuleFileKind::Generic && nested) continue;
         out.push_back(std::move(rf).value());
     }
     return out;

@@ -78,6 +78,12 @@ Expected<RuleSource> load_rule_source(std::string_view spec, TableStrictness str
         if (files->empty()) return Error{path, 0, "directory holds no *.toml rule file"};
         for (auto& f : *files) {
             out.files.push_back(f.path);
+            if (f.kind == RuleFileKind::Cloud)
+                out.cloud_domains.insert(out.cloud_domains.end(), f.meta.domains.begin(),
+                                         f.meta.domains.end());
+            if (f.kind == RuleFileKind::Isp)
+                out.isp_domains.insert(out.isp_domains.end(), f.meta.domains.begin(),
+                                       f.meta.domains.end());
             for (auto& r : f.rules)
                 out.rules.push_back(std::move(r));
         }
@@ -87,6 +93,8 @@ Expected<RuleSource> load_rule_source(std::string_view spec, TableStrictness str
         auto file = load_rule_file(path);
         if (!file) return file.error();
         out.files.push_back(file->path);
+        if (file->kind == RuleFileKind::Cloud) out.cloud_domains = file->meta.domains;
+        if (file->kind == RuleFileKind::Isp) out.isp_domains = file->meta.domains;
         out.rules = std::move(file->rules);
         return out;
     }

@@ -2,10 +2,10 @@
 //
 // The classifier owns the loaded rule sets: the allowlist of real MTAs, the
 // operator's own dynamic ranges and rule files ("self-ISP"), the published
-// per-ISP rule files, Postfix pcre:/regexp: tables, and the IP-in-name
-// detector. It knows nothing about actions, stages or MTAs (that is the
-// policy) and does no I/O after load: classify() is pure and thread-safe, so a
-// reload builds a new Classifier and swaps a shared_ptr.
+// per-ISP rule files, Postfix pcre:/regexp: tables, the cloud rule files, the
+// IP-in-name detector and the generic tier (generic_detector.hpp). It knows nothing about actions,
+// stages or MTAs (that is the policy) and does no I/O after load: classify() is pure and
+// thread-safe, so a reload builds a new Classifier and swaps a shared_ptr.
 #pragma once
 
 #include "ip25b/address.hpp"
@@ -43,6 +43,13 @@ struct ClassifierConfig {
     // error unless this is set: an empty set passes every client, which is
     // what a wrong path or a missing package looks like.
     bool allow_empty = false;
+    // The generic tier: weigh a name no rule decided (tokens, embedded
+    // address, vetoes) and call it `generic` at or above the threshold. Its
+    // hosting-domain vetoes come from these lists; its cloud-zone and
+    // ISP-zone vetoes from the cloud and ISP rule files among `rules`.
+    bool generic = false;
+    int generic_threshold = 60;
+    std::vector<std::string> hosting_domains;
 };
 
 class Classifier {

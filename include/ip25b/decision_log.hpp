@@ -33,6 +33,10 @@ struct DecisionRecord {
     std::string rule;
     std::string rule_file;
     unsigned rule_line = 0;
+    // The generic tier's total and its evidence ("dyn+50", "static:veto"),
+    // when it weighed the name; score -1 when it did not.
+    int score = -1;
+    std::vector<std::string> weighed;
     // What the session got: reject, tempfail, tag, log-only or accept. In a
     // dry run nothing is enforced, so it is "accept" and `would` holds the
     // policy's choice; a client refused and then authenticated passed, so it

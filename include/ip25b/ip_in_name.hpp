@@ -80,4 +80,9 @@ struct IpInName {
 // orders and partial tails are reported only when they equal the client.
 IpInName find_ip_in_name(std::string_view name, const IpAddress* client);
 
+// The same verdict without the list and without allocating: the evidence of
+// the strongest candidate, which is written to `best` (when not null and
+// something was found). `name` must already be lower case (normalize_hostname).
+IpEvidence strongest_ip_in_name(std::string_view name, const IpAddress* client, EmbeddedIp* best);
+
 } // namespace ip25b

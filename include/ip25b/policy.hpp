@@ -54,7 +54,9 @@ struct PolicyConfig {
     Action allowlisted = Action::Accept;
     Action unknown_ptr = Action::Accept;
     Action none = Action::Accept;
-    Action dns_failure = Action::Accept;    // only accept or tempfail
+    Action cloud = Action::Accept;       // provider-generated cloud/VM names: a server, not a pool
+    Action generic = Action::Tempfail;   // the generic tier's guess: a real MTA misjudged retries
+    Action dns_failure = Action::Accept; // only accept or tempfail
     Action internal_error = Action::Accept; // only accept or tempfail
     bool dry_run = false;
     std::vector<Cidr> allowlist; // partners, own MSAs
@@ -72,6 +74,11 @@ struct PolicyConfig {
     std::string reply_unknown_ptr = "{ip} has no forward-confirmed reverse DNS name; send through "
                                     "your provider's mail server (port 587, SMTP AUTH)";
     std::string reply_dns_failure = "cannot verify the reverse DNS name of {ip}; try again later";
+    std::string reply_generic = "{ip} ({ptr}) looks like an end-user address ({reason}); send "
+                                "through your provider's mail server (port 587, SMTP AUTH)";
+    std::string reply_cloud = "{ip} ({ptr}) has a provider-generated name of {isp}; give your "
+                              "mail server a name of its own, or send through your mail "
+                              "provider (port 587, SMTP AUTH)";
     std::string reply_other = "{ip} ({ptr}) is refused by local policy ({class})";
     std::string tag_header = "X-IP25B";
 };
@@ -126,8 +133,10 @@ class Policy {
     PolicyConfig c_;
 };
 
-// Fills a template: {ip} {ptr} {isp} {rule} {class} {file} {feed}; unknown
-// placeholders stay as written. Exposed for tests.
+// Fills a template: {ip} {ptr} {isp} {rule} {class} {file} {feed} {reason}; unknown
+// placeholders stay as written. {reason} is, for a generic verdict, the
+// evidence that counted ("generic name: dyn, pool, client-address"), else the
+// class. Exposed for tests.
 std::string render_template(std::string_view tmpl, const Classified& c, const IpAddress* client);
 // libmilter reply text: '%' doubled, control characters replaced, bounded length.
 std::string escape_reply(std::string_view text);

@@ -40,6 +40,7 @@ struct Report {
     std::map<std::string, uint64_t> dry_run_refused_by_isp;
     uint64_t late_auth_passes = 0;            // refused, then authenticated: passed
     std::map<std::string, uint64_t> by_class; // dynamic, exempt, ...
+    std::map<std::string, uint64_t> refused_by_class; // dynamic, generic, cloud, ...
     std::map<std::string, uint64_t> refused_by_isp;
     std::map<std::string, uint64_t> refused_by_rule; // "file:line rule-id"
     std::map<std::string, uint64_t> refused_by_day;  // YYYY-MM-DD (UTC)

@@ -28,6 +28,7 @@ enum class RuleAction : uint8_t {
     Dynamic,   // rule file: the name belongs to the ISP's dynamic pool
     Exception, // rule file: the name is in a non-dynamic zone of that ISP; stops the walk
     Allow,     // allowlist: a real MTA whose name looks generic; stops the walk
+    Cloud,     // cloud file: a provider-generated name of a public cloud or VM host
     IfBegin,   // Postfix `if /re/`: the entries up to the matching IfEnd apply only when it matches
     IfEnd,     // Postfix `endif`
 };

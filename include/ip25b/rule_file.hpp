@@ -4,7 +4,8 @@
 // metadata (who, which domains, contact, when, where from), ordered patterns
 // with ids, optional address ranges that scope a pattern, exceptions for
 // static/business sub-zones, and examples that must and must not match. The
-// same format carries the allowlist of real MTAs with generic-looking names
+// same format carries the allowlist of real MTAs with generic-looking names,
+// the provider-generated names of public clouds and VM hosts (kind "cloud"),
 // and opt-in generic rules such as S25R. rules/README.md is the spec.
 //
 // Loading turns a file into the neutral ordered vector<Rule> the matcher
@@ -31,13 +32,14 @@ enum class RuleFileKind : uint8_t {
     Isp,       // one ISP's dynamic pool: [[exception]] and [[dynamic]] entries
     Allowlist, // real MTAs whose names look generic: [[allow]] entries
     Generic,   // shapes not tied to an ISP (S25R): [[dynamic]] (and [[exception]])
+    Cloud,     // one cloud/VM provider's generated names: [[cloud]] (and [[exception]])
 };
 
 std::string_view to_string(RuleFileKind k);
 
 struct RuleFileMeta {
     std::string name;                 // "OCN (NTT Communications)"
-    std::vector<std::string> domains; // zones the file speaks for; required for kind "isp"
+    std::vector<std::string> domains; // zones the file speaks for; required for "isp" and "cloud"
     std::string contact;              // where to report a wrong rule
     std::string updated;              // YYYY-MM-DD
     std::string source;               // URL or description of where the shapes come from
@@ -92,8 +94,10 @@ Expected<RuleFile> parse_rule_file(std::string_view text, const std::string& pat
 // `recursive`, files in subdirectories too (sorted by path). Errors name the dir.
 Expected<std::vector<std::string>> list_rule_files(const std::string& dir, bool recursive = false);
 
-// Loads every file list_rule_files(dir) names, in that order; the first error stops.
-// Not recursive: rules/generic/ (S25R) is opt-in and is loaded only when named.
+// Loads every file list_rule_files(dir, true) names (subdirectories too, so
+// rules/isp/ brings every per-country directory rules/isp/<cc>/), in sorted path
+// order; the first error stops. Files of kind "generic" (S25R) are opt-in: only
+// those directly in `dir` are loaded, never those of a subdirectory.
 Expected<std::vector<RuleFile>> load_rule_directory(const std::string& dir);
 
 } // namespace ip25b

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ip25b {
 
@@ -20,6 +21,8 @@ enum class ClientClass : uint8_t {
     Allowlisted, // a known real MTA or an exempted range/listener
     UnknownPtr,  // no usable PTR: none, not forward-confirmed, malformed
     None,        // nothing says dynamic
+    Cloud,       // a provider-generated name of a public cloud or VM host (cloud rule files)
+    Generic,     // no rule decided; the generic tier weighed the name as an end-user address
 };
 
 constexpr std::string_view to_string(ClientClass c) {
@@ -29,9 +32,20 @@ constexpr std::string_view to_string(ClientClass c) {
     case ClientClass::Allowlisted: return "allowlisted";
     case ClientClass::UnknownPtr: return "unknown-ptr";
     case ClientClass::None: return "none";
+    case ClientClass::Cloud: return "cloud";
+    case ClientClass::Generic: return "generic";
     }
     return "?";
 }
+
+// One piece of evidence the generic tier weighed (generic_detector.hpp).
+struct WeighedEvidence {
+    std::string token; // "dyn", "client-address", "static", "hosting-domain" ...
+    std::string kind;  // "allocation", "access", "address", "static", "hosting" ...
+    std::string at;    // where in the name: "0..3"
+    int weight = 0;    // what it added to the score (0 for a veto)
+    bool veto = false; // static evidence: the name is never generic
+};
 
 struct Verdict {
     ClientClass cls = ClientClass::None;
@@ -43,6 +57,9 @@ struct Verdict {
     std::string result;   // the table's right-hand side for Postfix tables
     std::string evidence; // human-readable: "ptr matches /.../", "embedded IP equals client", ...
     bool temporary = false; // decided by a DNS temporary failure (never a permanent reject)
+    // The generic tier's evidence and total, when it weighed the name (empty otherwise).
+    std::vector<WeighedEvidence> weighed;
+    int score = 0;
 };
 
 } // namespace ip25b

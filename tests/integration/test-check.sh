@@ -25,14 +25,26 @@ expect() {
 }
 
 expect "published dynamic name is rejected with its rule" \
-    'j["class"]=="dynamic" and j["isp"]=="OCN" and j["rule"]=="ocn-pool" and j["source"]["file"].endswith("rules/isp/jp-ocn.toml") and j["source"]["line"]>0 and j["action"]=="reject" and "port 587" in j["reply"] and j["reply"].startswith("550 5.7.1 118.8.132.157")' \
+    'j["class"]=="dynamic" and j["isp"]=="OCN" and j["rule"]=="ocn-pool" and j["source"]["file"].endswith("rules/isp/jp/ocn.toml") and j["source"]["line"]>0 and j["action"]=="reject" and "port 587" in j["reply"] and j["reply"].startswith("550 5.7.1 118.8.132.157")' \
     -- --ip 118.8.132.157 --ptr p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp
 expect "business exception is accepted" \
-    'j["class"]=="none" and j["action"]=="accept" and j["source"]["file"].endswith("jp-softbank.toml")' \
+    'j["class"]=="none" and j["action"]=="accept" and j["source"]["file"].endswith("jp/softbank.toml")' \
     -- --ip 126.112.255.110 --ptr softbank126112255110.biz.bbtec.net
 expect "real MTA is allowlisted" \
     'j["class"]=="allowlisted" and j["action"]=="accept"' \
     -- --ip 209.85.214.67 --ptr mail-pl1-x643.google.com
+expect "a cloud provider's generated name is class cloud, accepted" \
+    'j["class"]=="cloud" and j["isp"]=="Amazon EC2" and j["action"]=="accept" and j["source"]["file"].endswith("rules/cloud/aws.toml") and "generic" not in j' \
+    -- --ip 54.210.12.7 --ptr ec2-54-210-12-7.compute-1.amazonaws.com
+expect "an unknown pool name is generic, tempfailed with every piece of evidence" \
+    'j["class"]=="generic" and j["action"]=="tempfail" and j["reply"].startswith("450 4.7.1 198.51.100.23") and "port 587" in j["reply"] and "dyn" in j["reply"] and j["generic"]["score"]==120 and sorted((e["token"], e["weight"]) for e in j["generic"]["evidence"])==[("client-address",40),("dsl",30),("dyn",50)] and sum(e["weight"] for e in j["generic"]["evidence"])==j["generic"]["score"]' \
+    -- --ip 198.51.100.23 --ptr dsl-198-51-100-23.dyn.example-isp.net
+expect "static evidence vetoes the generic tier, and says so" \
+    'j["class"]=="none" and j["action"]=="accept" and any(e["veto"] and e["token"]=="static" for e in j["generic"]["evidence"])' \
+    -- --ip 198.51.100.23 --ptr static-198-51-100-23.dsl.example-isp.net
+expect "a hosting provider's zone vetoes the generic tier" \
+    'j["class"]=="none" and any(e["veto"] and e["kind"]=="hosting-domain" for e in j["generic"]["evidence"])' \
+    -- --ip 162.241.235.82 --ptr client-162-241-235-82.dsl.unifiedlayer.com
 expect "loopback is exempt before any rule" \
     'j["class"]=="allowlisted" and "local range" in j["action_reason"]' \
     -- --ip 127.0.0.5 --ptr p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp
@@ -124,6 +136,15 @@ if "$ip25b" check --ip not-an-ip --ptr x.jp >/dev/null 2>"$work/err"; then
 elif ! grep -q "not an IP address" "$work/err"; then
     echo "FAIL: bad --ip message: $(cat "$work/err")"; fails=$((fails + 1))
 else pass=$((pass + 1)); fi
+
+# The human output lists the generic evidence with weights and the total.
+out=$("$ip25b" check --ip 198.51.100.23 --ptr dsl-198-51-100-23.dyn.example-isp.net)
+if grep -q '^class:    generic$' <<<"$out" && grep -Eq '^ +\+50  dyn +allocation +at 18\.\.21$' <<<"$out" &&
+    grep -Eq '^ +120  total$' <<<"$out" && grep -q '^action:   tempfail (class generic)$' <<<"$out"; then
+    pass=$((pass + 1))
+else
+    echo "FAIL: human generic output: $out"; fails=$((fails + 1))
+fi
 
 echo "$pass passed, $fails failed"
 [ "$fails" -eq 0 ]

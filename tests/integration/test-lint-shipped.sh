@@ -74,7 +74,7 @@ grep -Fq "$tmp/huge.toml: rule file is over 1 MiB" "$tmp/out" || failed "huge fi
 
 # 5. One broken file does not hide findings in the others.
 mkdir "$tmp/mixed"
-cp rules/isp/jp-ocn.toml "$tmp/mixed/"
+cp rules/isp/jp/ocn.toml "$tmp/mixed/"
 cp "$d/syntax.toml" "$tmp/mixed/"
 run 1 "$tmp/mixed"
 expect_line "$tmp/mixed/syntax.toml:11: unknown key 'patern' in [[dynamic]] (known: id, pattern, ranges, evidence, note, examples, counter_examples, embeds_ip)"

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "ip25b/classifier.hpp"
+#include "ip25b/rule_file.hpp"
 
 #include <cstdio>
 #include <filesystem>
@@ -44,7 +45,7 @@ BOOST_AUTO_TEST_CASE(published_dynamic_name_is_dynamic_with_its_rule) {
     auto v =
         c->classify(ip("118.8.132.157"), confirmed("p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp"));
     BOOST_TEST(to_string(v.cls) == "dynamic");
-    BOOST_TEST(v.file.find("jp-ocn.toml") != std::string::npos);
+    BOOST_TEST(v.file.find("jp/ocn.toml") != std::string::npos);
     BOOST_TEST(v.line > 0u);
     BOOST_TEST(!v.rule.empty());
     BOOST_TEST(!v.isp.empty());
@@ -61,7 +62,7 @@ BOOST_AUTO_TEST_CASE(business_exception_is_not_dynamic) {
     auto v =
         shipped()->classify(ip("126.112.255.110"), confirmed("softbank126112255110.biz.bbtec.net"));
     BOOST_TEST(to_string(v.cls) == "none");
-    BOOST_TEST(v.file.find("jp-softbank.toml") != std::string::npos);
+    BOOST_TEST(v.file.find("jp/softbank.toml") != std::string::npos);
     BOOST_TEST(v.evidence.find("exception") != std::string::npos);
 }
 
@@ -115,7 +116,7 @@ BOOST_AUTO_TEST_CASE(self_ranges_and_self_rules) {
     ClassifierConfig c;
     c.rules = {kRules + "/isp"};
     c.self_ranges = {*Cidr::parse("198.51.100.0/24")};
-    c.self_rules = {kRules + "/isp/jp-plala.toml"};
+    c.self_rules = {kRules + "/isp/jp/plala.toml"};
     auto cl = load(c);
     auto by_range = cl->classify_address(ip("198.51.100.7"));
     BOOST_REQUIRE(by_range);
@@ -125,7 +126,7 @@ BOOST_AUTO_TEST_CASE(self_ranges_and_self_rules) {
     auto v =
         cl->classify(ip("114.186.237.30"), confirmed("i114-186-237-30.s41.a014.ap.plala.or.jp"));
     BOOST_TEST(to_string(v.cls) == "self-dynamic");
-    BOOST_TEST(v.file.find("jp-plala.toml") != std::string::npos);
+    BOOST_TEST(v.file.find("jp/plala.toml") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(postfix_table_results_decide_by_first_word) {
@@ -183,4 +184,114 @@ BOOST_AUTO_TEST_CASE(broken_source_names_file_and_line) {
     junk.rules = {"ldap:whatever"};
     BOOST_TEST(!Classifier::load(junk));
     std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+std::shared_ptr<const Classifier> shipped_world() {
+    ClassifierConfig c;
+    c.rules = {kRules + "/allowlist", kRules + "/isp", kRules + "/cloud"};
+    c.generic = true;
+    c.hosting_domains = {kRules + "/hosting/domains.txt"};
+    return load(c);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(cloud_names_are_class_cloud_never_dynamic_or_generic) {
+    auto c = shipped_world();
+    auto v = c->classify(ip("54.210.12.7"), confirmed("ec2-54-210-12-7.compute-1.amazonaws.com"));
+    BOOST_TEST(to_string(v.cls) == "cloud");
+    BOOST_TEST(v.isp == "Amazon EC2");
+    BOOST_TEST(v.rule == "ec2-us-east-1");
+    BOOST_TEST(v.file.find("cloud/aws.toml") != std::string::npos);
+    BOOST_TEST(v.weighed.empty()); // decided by a rule: the generic tier did not run
+    v = c->classify(ip("35.231.145.151"), confirmed("151.145.231.35.bc.googleusercontent.com"));
+    BOOST_TEST(to_string(v.cls) == "cloud");
+    // A name in a cloud zone that no cloud rule knows is vetoed, not generic.
+    v = c->classify(ip("54.210.12.7"), confirmed("dyn-pool-54-210-12-7.weird.amazonaws.com"));
+    BOOST_TEST(to_string(v.cls) == "none");
+    bool cloud_veto = false;
+    for (const auto& e : v.weighed)
+        if (e.kind == "cloud-domain" && e.veto && e.token == "amazonaws.com") cloud_veto = true;
+    BOOST_TEST(cloud_veto);
+    // Without the cloud files loaded the same EC2 name is not cloud.
+    BOOST_TEST(to_string(shipped()
+                             ->classify(ip("54.210.12.7"),
+                                        confirmed("ec2-54-210-12-7.compute-1.amazonaws.com"))
+                             .cls) == "none");
+}
+
+BOOST_AUTO_TEST_CASE(generic_tier_decides_last_and_explains) {
+    auto c = shipped_world();
+    // An ISP file still decides first: Japanese verdicts are unchanged.
+    auto v =
+        c->classify(ip("118.8.132.157"), confirmed("p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp"));
+    BOOST_TEST(to_string(v.cls) == "dynamic");
+    BOOST_TEST(v.weighed.empty());
+    v = c->classify(ip("126.112.255.110"), confirmed("softbank126112255110.biz.bbtec.net"));
+    BOOST_TEST(to_string(v.cls) == "none"); // the SoftBank business exception
+    // A pool name no file knows.
+    v = c->classify(ip("198.51.100.23"), confirmed("dsl-198-51-100-23.dyn.example-isp.net"));
+    BOOST_TEST(to_string(v.cls) == "generic");
+    BOOST_TEST(v.rule == "generic");
+    BOOST_TEST(v.score == 30 + 50 + 40);
+    BOOST_REQUIRE(v.weighed.size() == 3u);
+    BOOST_TEST(v.evidence.find("dsl +30") != std::string::npos);
+    // Static evidence: none, with the evidence kept.
+    v = c->classify(ip("198.51.100.23"), confirmed("static-198-51-100-23.dsl.example-isp.net"));
+    BOOST_TEST(to_string(v.cls) == "none");
+    BOOST_TEST(!v.weighed.empty());
+    BOOST_TEST(v.evidence.find("vetoed") != std::string::npos);
+    // A hosting provider's generated name.
+    v = c->classify(ip("162.241.235.82"), confirmed("client-162-241-235-82.unifiedlayer.com"));
+    BOOST_TEST(to_string(v.cls) == "none");
+    // An unconfirmed generic name still counts (the address holder set it) ...
+    PtrResult un = confirmed("dsl-198-51-100-23.dyn.example-isp.net");
+    un.status = PtrStatus::Unconfirmed;
+    v = c->classify(ip("198.51.100.23"), un);
+    BOOST_TEST(to_string(v.cls) == "generic");
+    BOOST_TEST(v.evidence.find("not forward-confirmed") != std::string::npos);
+    // ... unless the config requires FCrDNS; a non-generic unconfirmed one is unknown-ptr.
+    un.name = "www.example-isp.net";
+    BOOST_TEST(to_string(c->classify(ip("198.51.100.23"), un).cls) == "unknown-ptr");
+    // Off by default.
+    ClassifierConfig off;
+    off.rules = {kRules + "/isp"};
+    v = load(off)->classify(ip("198.51.100.23"),
+                            confirmed("dsl-198-51-100-23.dyn.example-isp.net"));
+    BOOST_TEST(to_string(v.cls) == "none");
+    BOOST_TEST(v.weighed.empty());
+    // A broken hosting list names its file.
+    ClassifierConfig bad;
+    bad.generic = true;
+    bad.hosting_domains = {kRules + "/hosting/missing.txt"};
+    auto r = Classifier::load(bad);
+    BOOST_REQUIRE(!r);
+    BOOST_TEST(r.error().to_string().find("missing.txt") != std::string::npos);
+    BOOST_TEST(c->summary().find("generic tier on (threshold 60") != std::string::npos);
+}
+
+// Adding cloud files and the generic tier changes no Japanese verdict: every
+// example and counter-example of the JP files gets the same class and rule.
+BOOST_AUTO_TEST_CASE(japanese_verdicts_unchanged_by_cloud_and_generic) {
+    auto before = shipped();
+    auto after = shipped_world();
+    auto jp = load_rule_directory(kRules + "/isp/jp");
+    BOOST_REQUIRE(jp.has_value());
+    BOOST_TEST(jp->size() == 19u);
+    size_t checked = 0;
+    for (const RuleFile& f : *jp)
+        for (const RuleExample& ex : f.examples) {
+            IpAddress client = ex.ip ? *ex.ip : ip("192.0.2.1");
+            auto a = before->classify(client, confirmed(ex.ptr));
+            auto b = after->classify(client, confirmed(ex.ptr));
+            BOOST_TEST_CONTEXT(f.path << ":" << ex.line << " " << ex.ptr) {
+                BOOST_TEST(to_string(a.cls) == to_string(b.cls));
+                BOOST_TEST(a.rule == b.rule);
+                BOOST_TEST(a.file == b.file);
+            }
+            ++checked;
+        }
+    BOOST_TEST(checked > 100u);
 }

@@ -33,6 +33,13 @@ BOOST_AUTO_TEST_CASE(empty_file_gives_documented_defaults) {
     BOOST_TEST(c.rules.self_rules.empty());
     BOOST_TEST(!c.rules.ip_in_name_is_dynamic);
     BOOST_TEST(!c.rules.require_fcrdns);
+    BOOST_TEST(!c.rules.generic);
+    BOOST_TEST(c.rules.generic_threshold == 60);
+    BOOST_TEST(c.rules.hosting_domains.empty());
+    BOOST_TEST((c.policy.cloud == Action::Accept));
+    BOOST_TEST((c.policy.generic == Action::Tempfail));
+    BOOST_TEST(c.policy.reply_generic.find("port 587") != std::string::npos);
+    BOOST_TEST(c.policy.reply_generic.find("{reason}") != std::string::npos);
     BOOST_TEST(c.dns.servers.empty());
     BOOST_TEST(c.dns.timeout.count() == 1000);
     BOOST_TEST(c.dns.tries == 2u);
@@ -325,4 +332,46 @@ BOOST_AUTO_TEST_CASE(feed_errors_name_the_line) {
             .to_string() == "test.conf:5: unknown key feeds.refrsh");
     BOOST_TEST(parse_err("[rules]\nfiles = [\"feed:nope\"]\n").to_string() ==
                "test.conf:2: rules.files: no [[feeds]] entry is named nope");
+}
+
+    // The new classes at their defaults; the shipped file loads allowlist,
+    // every ISP country, the cloud files, and turns the generic tier on.
+    BOOST_TEST((c->policy.cloud == d.policy.cloud));
+    BOOST_TEST((c->policy.generic == d.policy.generic));
+    BOOST_TEST(c->policy.reply_generic == d.policy.reply_generic);
+    BOOST_TEST(c->policy.reply_cloud == d.policy.reply_cloud);
+    BOOST_TEST(c->rules.generic_threshold == d.rules.generic_threshold);
+    BOOST_TEST(c->rules.generic);
+    BOOST_REQUIRE(c->rules.rules.size() == 3u);
+    BOOST_TEST(c->rules.rules[0].ends_with("/rules/allowlist"));
+    BOOST_TEST(c->rules.rules[1].ends_with("/rules/isp"));
+    BOOST_TEST(c->rules.rules[2].ends_with("/rules/cloud"));
+    BOOST_REQUIRE(c->rules.hosting_domains.size() == 1u);
+    BOOST_TEST(c->rules.hosting_domains[0].ends_with("/rules/hosting/domains.txt"));
+}
+
+BOOST_AUTO_TEST_CASE(generic_and_cloud_keys) {
+    Config c = parse_ok("[rules]\ngeneric = true\ngeneric_threshold = 80\n"
+                        "hosting_domains = [\"hosting.txt\", \"/abs/more.txt\"]\n"
+                        "[policy.action]\ncloud = \"tag\"\ngeneric = \"reject\"\n"
+                        "[policy.reply]\ncloud = \"c {isp}\"\ngeneric = \"g {reason}\"\n");
+    BOOST_TEST(c.rules.generic);
+    BOOST_TEST(c.rules.generic_threshold == 80);
+    BOOST_REQUIRE(c.rules.hosting_domains.size() == 2u);
+    BOOST_TEST(c.rules.hosting_domains[0] == "/etc/ip25b/hosting.txt");
+    BOOST_TEST(c.rules.hosting_domains[1] == "/abs/more.txt");
+    BOOST_TEST((c.policy.cloud == Action::Tag));
+    BOOST_TEST((c.policy.generic == Action::Reject));
+    BOOST_TEST(c.policy.reply_cloud == "c {isp}");
+    BOOST_TEST(c.policy.reply_generic == "g {reason}");
+
+    Error e = parse_err("[rules]\ngeneric_threshold = 0\n");
+    BOOST_TEST(e.line == 2u);
+    BOOST_TEST(e.reason.find("rules.generic_threshold must be between 1 and 1000") !=
+               std::string::npos);
+    e = parse_err("[rules]\ngeneric = \"yes\"\n");
+    BOOST_TEST(e.reason == "rules.generic must be true or false");
+    e = parse_err("\n[policy.action]\ngeneric = \"drop\"\n");
+    BOOST_TEST(e.line == 3u);
+    BOOST_TEST(e.reason.find("unknown action") != std::string::npos);
 }

@@ -3,6 +3,7 @@
 
 #include "ip25b/ip_in_name.hpp"
 
+#include <random>
 #include <string>
 
 #include <ostream>
@@ -226,4 +227,42 @@ BOOST_AUTO_TEST_CASE(encoding_names_round_trip) {
     }
     BOOST_TEST(!parse_ip_encoding("dotted"));
     BOOST_TEST(to_string(IpEvidence::Partial) == "partial");
+}
+
+// The allocation-free variant the generic tier uses gives the same strongest
+// candidate as the full scan, on random names built from address-like pieces.
+BOOST_AUTO_TEST_CASE(strongest_agrees_with_the_full_scan) {
+    std::mt19937 rng(25);
+    const char* pieces[] = {"192", "0", "2", "7", "-", ".", "x", "_", "c0000207", "070200c0",
+                            "192000002007", "007002000192", "dyn", "ad", "003", "054", "a",
+                            "pool", "255", "1", "10", "ff"};
+    const IpAddress clients[] = {*IpAddress::parse("192.0.2.7"), *IpAddress::parse("7.2.0.192"),
+                                 *IpAddress::parse("180.235.3.54"),
+                                 *IpAddress::parse("2001:db8::1")};
+    size_t found = 0;
+    for (int i = 0; i < 4000; ++i) {
+        std::string name;
+        int n = 1 + int(rng() % 12);
+        for (int k = 0; k < n; ++k)
+            name += pieces[rng() % (sizeof pieces / sizeof pieces[0])];
+        name += ".example.net";
+        for (int c = -1; c < 4; ++c) {
+            const IpAddress* client = c < 0 ? nullptr : &clients[c];
+            IpInName full = find_ip_in_name(name, client);
+            EmbeddedIp best;
+            IpEvidence ev = strongest_ip_in_name(name, client, &best);
+            BOOST_TEST_CONTEXT(name << " client " << (client ? client->to_string() : "-")) {
+                BOOST_TEST(to_string(ev) == to_string(full.evidence));
+                if (const EmbeddedIp* b = full.best()) {
+                    ++found;
+                    BOOST_TEST(best.pos == b->pos);
+                    BOOST_TEST(best.len == b->len);
+                    BOOST_TEST(to_string(best.encoding) == to_string(b->encoding));
+                    BOOST_TEST((best.address == b->address));
+                    BOOST_TEST(best.octets == b->octets);
+                }
+            }
+        }
+    }
+    BOOST_TEST(found > 2000u);
 }

@@ -29,7 +29,9 @@ std::string head(const char* kind, const char* name, const char* domains) {
 // One rule file with a single [[dynamic]] (or [[allow]]) entry.
 std::string one_rule(const char* kind, const char* name, const char* domains, const char* pattern,
                      const char* extra = "") {
-    const char* section = std::string(kind) == "allowlist" ? "allow" : "dynamic";
+    const char* section = std::string(kind) == "allowlist" ? "allow"
+                          : std::string(kind) == "cloud"   ? "cloud"
+                                                           : "dynamic";
     return head(kind, name, domains) + "[[" + section + "]]\nid = \"r\"\npattern = '" + pattern +
            "'\n" + extra;
 }
@@ -225,7 +227,7 @@ BOOST_AUTO_TEST_CASE(scoped_rules_and_embeds_hints) {
 
 BOOST_AUTO_TEST_CASE(load_errors_do_not_stop_the_rest) {
     LintReport r = lint_paths(
-        {kData + "/syntax.toml", kRules + "/isp/jp-ocn.toml", kData + "/does-not-exist.toml"});
+        {kData + "/syntax.toml", kRules + "/isp/jp/ocn.toml", kData + "/does-not-exist.toml"});
     dump(r);
     BOOST_TEST(r.errors() == 2u);
     BOOST_TEST(r.files == 1u);
@@ -235,4 +237,35 @@ BOOST_AUTO_TEST_CASE(load_errors_do_not_stop_the_rest) {
     BOOST_TEST(w.to_string() == "a.toml:3: warning: x");
     LintFinding e{LintSeverity::Error, "a.toml", 0, "y"};
     BOOST_TEST(e.to_string() == "a.toml: y");
+}
+
+BOOST_AUTO_TEST_CASE(cloud_files_are_checked_like_isp_files) {
+    // Examples must lie in the file's zones; anchors are required.
+    RuleFile c = parse(one_rule("cloud", "Cloud", "\"vm.example\"", "vm[0-9]+\\.vm\\.example",
+                                "examples = [\"vm1.vm.example\", \"vm2.other.example\"]\n"),
+                       "c.toml");
+    LintReport r = lint_files({c});
+    dump(r);
+    BOOST_TEST(has(r, "c.toml:11: warning: pattern of 'r' is not anchored at the start (^)"));
+    BOOST_TEST(has(r, "c.toml:11: warning: pattern of 'r' is not anchored at the end ($)"));
+    BOOST_TEST(has(r, "example 'vm2.other.example' is outside the file's domains"));
+    BOOST_TEST(has(r, "example 'vm2.other.example' does not match cloud entry 'r' (line 11)"));
+    // A zone claimed by an ISP file and a cloud file is an overlap; so is an
+    // example of one that the other's rule matches.
+    RuleFile isp = parse(one_rule("isp", "Net", "\"n.example\"", "^[a-z0-9]+\\.n\\.example$",
+                                  "examples = [\"d1.n.example\"]\n"),
+                         "isp.toml");
+    RuleFile cloud =
+        parse(one_rule("cloud", "Cloud", "\"vm.n.example\"", "^vm[0-9]+\\.vm\\.n\\.example$",
+                       "examples = [\"vm1.vm.n.example\"]\n"),
+              "cloud.toml");
+    r = lint_files({isp, cloud});
+    dump(r);
+    BOOST_TEST(has(r, "cloud.toml:5: domain 'vm.n.example' overlaps 'n.example' claimed by "
+                      "isp.toml:5"));
+    // The shipped cloud files are clean on their own.
+    r = lint_paths({kRules + "/cloud"});
+    dump(r);
+    BOOST_TEST(r.findings.empty());
+    BOOST_TEST(r.files >= 9u);
 }

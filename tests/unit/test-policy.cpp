@@ -393,3 +393,69 @@ BOOST_AUTO_TEST_CASE(names_round_trip) {
     BOOST_TEST(!parse_action("REJECT"));
     BOOST_TEST(!parse_stage("data"));
 }
+
+BOOST_AUTO_TEST_CASE(cloud_and_generic_classes) {
+    Policy p(open_config());
+    std::string why;
+    // Defaults: a cloud host is a server (accept); the generic tier's guess is a 4xx.
+    BOOST_TEST((p.action_for(classified(ClientClass::Cloud, "Amazon EC2", "ec2-us-east-1"), &why) ==
+                Action::Accept));
+    BOOST_TEST(why == "class cloud");
+    Classified g = classified(ClientClass::Generic, "", "generic", PtrStatus::Confirmed,
+                              "dsl-198-51-100-23.dyn.example.net");
+    g.verdict.file.clear();
+    g.verdict.line = 0;
+    g.verdict.weighed = {{"dsl", "access", "0..3", 30, false},
+                         {"dyn", "allocation", "18..21", 50, false},
+                         {"client-address", "address", "4..17", 40, false}};
+    g.verdict.score = 120;
+    BOOST_TEST((p.action_for(g, &why) == Action::Tempfail));
+    BOOST_TEST(why == "class generic");
+    auto client = IpAddress::parse("198.51.100.23");
+    auto r = p.reply_for(Action::Tempfail, g, &*client);
+    BOOST_TEST((r.reply == Reply::Tempfail));
+    BOOST_TEST(r.rcode == "450");
+    BOOST_TEST(r.xcode == "4.7.1");
+    BOOST_TEST(r.plain_text ==
+               "198.51.100.23 (dsl-198-51-100-23.dyn.example.net) looks like an end-user address "
+               "(generic name: dsl, dyn, client-address); send through your provider's mail "
+               "server (port 587, SMTP AUTH)");
+    // Configured: tag cloud, reject generic; the cloud reply names the provider.
+    PolicyConfig c = open_config();
+    c.cloud = Action::Tempfail;
+    c.generic = Action::Reject;
+    Policy q(c);
+    Classified cl = classified(ClientClass::Cloud, "Amazon EC2", "ec2-us-east-1",
+                               PtrStatus::Confirmed, "ec2-54-210-12-7.compute-1.amazonaws.com");
+    BOOST_TEST((q.action_for(cl) == Action::Tempfail));
+    BOOST_TEST((q.action_for(g) == Action::Reject));
+    auto cr = q.reply_for(Action::Tempfail, cl, &*client);
+    BOOST_TEST(cr.plain_text.find("provider-generated name of Amazon EC2") != std::string::npos);
+    BOOST_TEST(cr.plain_text.find("port 587") != std::string::npos);
+    // An override by rule id reaches the generic tier too.
+    PolicyConfig o = open_config();
+    o.overrides.push_back({"generic", "", "", Action::LogOnly, "test.conf:1"});
+    BOOST_TEST((Policy(o).action_for(g) == Action::LogOnly));
+    // {reason} outside the generic class is the class.
+    BOOST_TEST(render_template("{reason}", cl, &*client) == "cloud");
+}
+
+BOOST_AUTO_TEST_CASE(generic_evidence_reaches_the_decision_record) {
+    Counting k;
+    k.value = classified(ClientClass::Generic, "", "generic", PtrStatus::Confirmed,
+                         "dsl-198-51-100-23.dyn.example.net");
+    k.value.verdict.weighed = {{"dsl", "access", "0..3", 30, false},
+                               {"static", "static", "4..10", 0, true}};
+    k.value.verdict.score = 30;
+    Session s(make(open_config()), "t1");
+    s.connect(client("198.51.100.23"), k.fn());
+    s.helo("x", k.fn());
+    s.mail("a@b.example", std::nullopt, "", k.fn());
+    auto r = s.rcpt("c@d.example", "", k.fn());
+    BOOST_TEST((r.reply == Reply::Tempfail));
+    BOOST_TEST(s.record().cls == "generic");
+    BOOST_TEST(s.record().score == 30);
+    BOOST_REQUIRE(s.record().weighed.size() == 2u);
+    BOOST_TEST(s.record().weighed[0] == "dsl+30");
+    BOOST_TEST(s.record().weighed[1] == "static:veto");
+}

@@ -25,7 +25,7 @@ DecisionRecord rec(const char* ip, const char* ptr, const char* action, const ch
     r.cls = std::string(action) == "accept" ? "none" : "dynamic";
     r.isp = std::string(action) == "accept" ? "" : "OCN";
     r.rule = std::string(action) == "accept" ? "" : "ocn-pool";
-    r.rule_file = std::string(action) == "accept" ? "" : "rules/isp/jp-ocn.toml";
+    r.rule_file = std::string(action) == "accept" ? "" : "rules/isp/jp/ocn.toml";
     r.rule_line = std::string(action) == "accept" ? 0 : 23;
     r.action = action;
     r.stage = "rcpt";
@@ -55,7 +55,7 @@ BOOST_AUTO_TEST_CASE(totals_by_action_isp_rule_day) {
     BOOST_TEST(r.by_action["reject"] == 2u);
     BOOST_TEST(r.by_action["accept"] == 1u);
     BOOST_TEST(r.refused_by_isp["OCN"] == 2u);
-    BOOST_TEST(r.refused_by_rule["rules/isp/jp-ocn.toml:23 ocn-pool"] == 2u);
+    BOOST_TEST(r.refused_by_rule["rules/isp/jp/ocn.toml:23 ocn-pool"] == 2u);
     BOOST_TEST(r.refused_by_day["2026-11-20"] == 1u);
     BOOST_TEST(r.refused_by_day["2026-11-21"] == 1u);
     BOOST_TEST(r.suspects.empty()); // bots: one try each, no MTA signs
@@ -150,4 +150,43 @@ BOOST_AUTO_TEST_CASE(json_report_survives_a_split_utf8_sequence) {
     std::string j;
     BOOST_CHECK_NO_THROW(j = report_json(r));
     BOOST_TEST(!nlohmann::json::parse(j, nullptr, false).is_discarded());
+}
+
+BOOST_AUTO_TEST_CASE(new_classes_are_counted_and_generic_retries_flagged) {
+    auto generic = [](const char* ip, const char* day) {
+        DecisionRecord r = rec(ip, "dsl-198-51-100-23.dyn.example.net", "tempfail", day);
+        r.cls = "generic";
+        r.isp = "";
+        r.rule = "generic";
+        r.rule_file = "";
+        r.rule_line = 0;
+        r.score = 120;
+        r.weighed = {"dsl+30", "dyn+50", "client-address+40"};
+        return r;
+    };
+    DecisionRecord cloud =
+        rec("54.210.12.7", "ec2-54-210-12-7.compute-1.amazonaws.com", "accept", "2026-11-20");
+    cloud.cls = "cloud";
+    Report r = report_of(
+        {generic("198.51.100.23", "2026-11-20"), generic("198.51.100.23", "2026-11-20"),
+         generic("198.51.100.23", "2026-11-20"), generic("198.51.100.99", "2026-11-20"), cloud});
+    BOOST_TEST(r.by_class["generic"] == 4u);
+    BOOST_TEST(r.by_class["cloud"] == 1u);
+    BOOST_TEST(r.refused_by_class["generic"] == 4u);
+    BOOST_TEST(r.refused_by_class.count("cloud") == 0u);
+    BOOST_TEST(r.refused_by_rule["generic"] == 4u);
+    // The client that came back after its 4xx is a false-positive candidate; the one-off is not.
+    BOOST_REQUIRE(r.suspects.size() == 1u);
+    BOOST_TEST(r.suspects[0].client_ip == "198.51.100.23");
+    BOOST_TEST(r.suspects[0].reasons[0].find("came back 2 times after a temporary refusal") !=
+               std::string::npos);
+    BOOST_TEST(report_text(r).find("refused, by class:\n         4  generic") != std::string::npos);
+    BOOST_TEST(report_json(r).find("\"refused_by_class\"") != std::string::npos);
+    // The record carries the generic evidence.
+    auto j = DecisionLog::to_json(generic("198.51.100.23", "2026-11-20"));
+    BOOST_TEST(j.find("\"score\":120") != std::string::npos);
+    BOOST_TEST(j.find("\"weighed\":[\"dsl+30\",\"dyn+50\",\"client-address+40\"]") !=
+               std::string::npos);
+    BOOST_TEST(DecisionLog::to_line(generic("198.51.100.23", "2026-11-20")).find(" score=120 ") !=
+               std::string::npos);
 }

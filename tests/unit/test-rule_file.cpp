@@ -3,6 +3,7 @@
 
 #include "ip25b/rule_file.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -184,11 +185,11 @@ BOOST_AUTO_TEST_CASE(shipped_rules_load) {
             BOOST_TEST(r.isp == f.meta.name);
         }
     }
-    auto sb = load_rule_file(kRules + "/isp/jp-softbank.toml");
+    auto sb = load_rule_file(kRules + "/isp/jp/softbank.toml");
     BOOST_REQUIRE(sb.has_value());
     BOOST_TEST(sb->rules.front().id == "softbank-biz");
     BOOST_TEST((sb->rules.front().action == RuleAction::Exception));
-    auto asahi = load_rule_file(kRules + "/isp/jp-asahi-net.toml");
+    auto asahi = load_rule_file(kRules + "/isp/jp/asahi-net.toml");
     BOOST_REQUIRE(asahi.has_value());
     BOOST_TEST((asahi->rules.front().action == RuleAction::Exception));
     auto mta = load_rule_file(kRules + "/allowlist/mta.toml");
@@ -199,13 +200,72 @@ BOOST_AUTO_TEST_CASE(shipped_rules_load) {
     BOOST_REQUIRE_MESSAGE(s25r.has_value(),
                           (s25r.has_value() ? std::string() : s25r.error().to_string()));
     BOOST_TEST(s25r->rules.size() == 6u);
-    // Loading rules/ itself is not recursive: S25R stays opt-in.
+    // The JP files live in rules/isp/jp/; loading rules/isp finds them.
+    BOOST_TEST(std::count_if(isp->begin(), isp->end(), [](const RuleFile& f) {
+                   return f.path.find("/isp/jp/") != std::string::npos;
+               }) == 19);
+    // Loading rules/ itself walks every subdirectory but leaves S25R out: it is opt-in.
     auto top = list_rule_files(kRules);
     BOOST_REQUIRE(top.has_value());
     BOOST_TEST(top->empty());
     auto all = list_rule_files(kRules, true);
     BOOST_REQUIRE(all.has_value());
-    BOOST_TEST(all->size() == isp->size() + 2);
+    auto everything = load_rule_directory(kRules);
+    BOOST_REQUIRE(everything.has_value());
+    BOOST_TEST(everything->size() + 1 == all->size());
+    for (const RuleFile& f : *everything)
+        BOOST_TEST((f.kind != RuleFileKind::Generic), f.path);
+    auto generic = load_rule_directory(kRules + "/generic");
+    BOOST_REQUIRE(generic.has_value());
+    BOOST_TEST(generic->size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(cloud_files) {
+    const std::string head = "format = 1\nkind = \"cloud\"\n[meta]\nname = \"C\"\n"
+                             "domains = [\"cloud.example\"]\ncontact = \"x@example.org\"\n"
+                             "updated = 2026-11-30\nsource = \"docs\"\n";
+    auto f =
+        parse_rule_file(head + "[[exception]]\nid = \"mx\"\npattern = '^mx\\.cloud\\.example$'\n"
+                               "[[cloud]]\nid = \"vm\"\npattern = '^vm[0-9]+\\.cloud\\.example$'\n",
+                        "c.toml");
+    BOOST_REQUIRE_MESSAGE(f.has_value(), (f ? std::string() : f.error().to_string()));
+    BOOST_TEST(to_string(f->kind) == "cloud");
+    BOOST_REQUIRE(f->rules.size() == 2u);
+    BOOST_TEST((f->rules[0].action == RuleAction::Exception));
+    BOOST_TEST((f->rules[1].action == RuleAction::Cloud));
+    BOOST_TEST(f->rules[1].isp == "C");
+    // A cloud file holds [[cloud]] entries, not [[dynamic]] ones, and names its zones.
+    auto d = parse_rule_file(head + "[[dynamic]]\nid = \"vm\"\npattern = '^vm$'\n", "c.toml");
+    BOOST_REQUIRE(!d.has_value());
+    BOOST_TEST(d.error().reason.find("[[dynamic]] entries are not allowed in a file of kind "
+                                     "\"cloud\"") != std::string::npos);
+    auto e = parse_rule_file(head + "[[exception]]\nid = \"mx\"\npattern = '^mx$'\n", "c.toml");
+    BOOST_REQUIRE(!e.has_value());
+    BOOST_TEST(e.error().reason == "no [[cloud]] entry: the file matches nothing");
+    std::string nodomains = head;
+    nodomains.replace(nodomains.find("domains"),
+                      nodomains.find("contact") - nodomains.find("domains"), "");
+    auto n = parse_rule_file(nodomains + "[[cloud]]\nid = \"vm\"\npattern = '^vm$'\n", "c.toml");
+    BOOST_REQUIRE(!n.has_value());
+    BOOST_TEST(n.error().reason == "a file of kind \"cloud\" must list its domains in [meta]");
+    // [[cloud]] entries elsewhere are refused.
+    auto i = parse_rule_file(std::string(kHead) + "[[cloud]]\nid = \"vm\"\npattern = '^vm$'\n",
+                             "i.toml");
+    BOOST_REQUIRE(!i.has_value());
+    // The shipped cloud files load, each with examples and counter-examples.
+    auto shipped = load_rule_directory(kRules + "/cloud");
+    BOOST_REQUIRE_MESSAGE(shipped.has_value(),
+                          (shipped ? std::string() : shipped.error().to_string()));
+    BOOST_TEST(shipped->size() >= 9u);
+    for (const RuleFile& c : *shipped) {
+        BOOST_TEST((c.kind == RuleFileKind::Cloud), c.path);
+        size_t ex = 0, counter = 0;
+        for (const auto& x : c.examples)
+            (x.must_match ? ex : counter)++;
+        BOOST_TEST(ex >= 3u, c.path);
+        BOOST_TEST(counter >= 2u, c.path);
+        BOOST_TEST(c.meta.source.find("http") != std::string::npos, c.path);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(structural_errors_name_the_line) {
@@ -317,10 +377,24 @@ BOOST_AUTO_TEST_CASE(files_and_directories) {
     auto rec = list_rule_files(d.path.string(), true);
     BOOST_REQUIRE(rec.has_value());
     BOOST_TEST(rec->size() == 3u);
+    // A directory loads its subdirectories too, in sorted path order ...
     auto loaded = load_rule_directory(d.path.string());
     BOOST_REQUIRE(loaded.has_value());
-    BOOST_TEST(loaded->size() == 2u);
+    BOOST_REQUIRE(loaded->size() == 3u);
     BOOST_TEST((*loaded)[0].rules[0].file == (*files)[0]);
+    BOOST_TEST(fs::path((*loaded)[2].path).parent_path().filename() == "sub");
+    // ... except generic files below it: those load only from the directory named.
+    std::string generic = "format = 1\nkind = \"generic\"\n[meta]\nname = \"G\"\n"
+                          "contact = \"x@example.org\"\nupdated = 2026-11-22\nsource = \"t\"\n"
+                          "[[dynamic]]\nid = \"g\"\npattern = '^dyn[0-9]'\n";
+    d.write("sub/generic/g.toml", generic);
+    auto without = load_rule_directory(d.path.string());
+    BOOST_REQUIRE(without.has_value());
+    BOOST_TEST(without->size() == 3u);
+    auto named = load_rule_directory((d.path / "sub" / "generic").string());
+    BOOST_REQUIRE(named.has_value());
+    BOOST_TEST(named->size() == 1u);
+    fs::remove_all(d.path / "sub" / "generic");
 
     // The first broken file stops a directory load, naming file and line.
     std::string broken = d.write("c.toml", std::string(kHead) + "[[dynamic]]\nid = \"a\"\n");
