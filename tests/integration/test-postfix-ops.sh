@@ -68,7 +68,7 @@ expect "status: rule set generation 1" "$t/status.txt" '^rule set 1: '
 if python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["sessions"]["total"] >= 2 and j["cache"]["size"] >= 2 and j["dns"]["lookups"] >= 2 and "reload_failed" in j["errors"]' "$t/status.json"; then
     ok "status --json: sessions, cache size, DNS lookups, errors"; else not_ok "status --json"; cat "$t/status.json"; fi
 "$cli" status --socket "$sock.ctl" --rules >"$t/rules.txt"
-expect "status --rules lists the rule files with counts" "$t/rules.txt" '^ +[0-9]+  .*/rules/isp/jp-ocn\.toml$'
+expect "status --rules lists the rule files with counts" "$t/rules.txt" '^ +[0-9]+  .*/rules/isp/jp/ocn\.toml$'
 "$cli" status --socket "$sock.ctl" --cache 127.0.0.10 >"$t/cache.txt"
 expect "status --cache: the cached PTR and its class" "$t/cache.txt" '^127\.0\.0\.10: confirmed p1157-ipbf5204marunouchi\.tokyo\.ocn\.ne\.jp .*class dynamic by .*jp-ocn\.toml'
 "$cli" status --socket "$sock.ctl" --cache 127.0.0.99 >"$t/cache2.txt"
