@@ -122,6 +122,8 @@ void warn_restart_keys(const Config& before, const Config& after) {
         list += (list.empty() ? "" : ", ") + std::string("metrics.listen");
     if (!list.empty())
         spdlog::warn("reload: {} changed: needs restart (still using the values from start)", list);
+}
+
 // Every MTA connection holds an FD for as long as the MTA keeps it open, so
 // idle connections can eat the usual 1,024 soft limit; libmilter then fails
 // accept() and the real sessions behind them wait. Take what the hard limit
