@@ -296,6 +296,20 @@ BOOST_AUTO_TEST_CASE(shipped_config_parses_and_matches_the_defaults) {
     BOOST_TEST(c->milter.control_socket == d.milter.control_socket);
     BOOST_TEST(c->metrics.listen == d.metrics.listen);
     BOOST_TEST(c->milter.timeout == d.milter.timeout);
+    // The new classes at their defaults; the shipped file loads allowlist,
+    // every ISP country, the cloud files, and turns the generic tier on.
+    BOOST_TEST((c->policy.cloud == d.policy.cloud));
+    BOOST_TEST((c->policy.generic == d.policy.generic));
+    BOOST_TEST(c->policy.reply_generic == d.policy.reply_generic);
+    BOOST_TEST(c->policy.reply_cloud == d.policy.reply_cloud);
+    BOOST_TEST(c->rules.generic_threshold == d.rules.generic_threshold);
+    BOOST_TEST(c->rules.generic);
+    BOOST_REQUIRE(c->rules.rules.size() == 3u);
+    BOOST_TEST(c->rules.rules[0].ends_with("/rules/allowlist"));
+    BOOST_TEST(c->rules.rules[1].ends_with("/rules/isp"));
+    BOOST_TEST(c->rules.rules[2].ends_with("/rules/cloud"));
+    BOOST_REQUIRE(c->rules.hosting_domains.size() == 1u);
+    BOOST_TEST(c->rules.hosting_domains[0].ends_with("/rules/hosting/domains.txt"));
 }
 
 BOOST_AUTO_TEST_CASE(feeds_are_read_and_placed_in_the_rule_order) {
@@ -332,22 +346,6 @@ BOOST_AUTO_TEST_CASE(feed_errors_name_the_line) {
             .to_string() == "test.conf:5: unknown key feeds.refrsh");
     BOOST_TEST(parse_err("[rules]\nfiles = [\"feed:nope\"]\n").to_string() ==
                "test.conf:2: rules.files: no [[feeds]] entry is named nope");
-}
-
-    // The new classes at their defaults; the shipped file loads allowlist,
-    // every ISP country, the cloud files, and turns the generic tier on.
-    BOOST_TEST((c->policy.cloud == d.policy.cloud));
-    BOOST_TEST((c->policy.generic == d.policy.generic));
-    BOOST_TEST(c->policy.reply_generic == d.policy.reply_generic);
-    BOOST_TEST(c->policy.reply_cloud == d.policy.reply_cloud);
-    BOOST_TEST(c->rules.generic_threshold == d.rules.generic_threshold);
-    BOOST_TEST(c->rules.generic);
-    BOOST_REQUIRE(c->rules.rules.size() == 3u);
-    BOOST_TEST(c->rules.rules[0].ends_with("/rules/allowlist"));
-    BOOST_TEST(c->rules.rules[1].ends_with("/rules/isp"));
-    BOOST_TEST(c->rules.rules[2].ends_with("/rules/cloud"));
-    BOOST_REQUIRE(c->rules.hosting_domains.size() == 1u);
-    BOOST_TEST(c->rules.hosting_domains[0].ends_with("/rules/hosting/domains.txt"));
 }
 
 BOOST_AUTO_TEST_CASE(generic_and_cloud_keys) {
