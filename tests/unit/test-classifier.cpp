@@ -264,6 +264,7 @@ BOOST_AUTO_TEST_CASE(generic_tier_decides_last_and_explains) {
     BOOST_TEST(v.weighed.empty());
     // A broken hosting list names its file.
     ClassifierConfig bad;
+    bad.rules = {kRules + "/isp"};
     bad.generic = true;
     bad.hosting_domains = {kRules + "/hosting/missing.txt"};
     auto r = Classifier::load(bad);

@@ -149,9 +149,10 @@ BOOST_AUTO_TEST_CASE(catastrophic_patterns_are_run) {
     dump(r);
     BOOST_TEST(has(r, "c.toml:11: pattern of 'r' hits the PCRE2 match limit"));
     // Not nested at all (so no warning), yet polynomial enough to hit the limit.
-    RuleFile poly = parse(one_rule("isp", "N", "\"a.example\"",
-                                   "^[a-z0-9]*[a-z0-9]*[a-z0-9]*[a-z0-9]*x\\.a\\.example$"),
-                          "p.toml");
+    RuleFile poly =
+        parse(one_rule("isp", "N", "\"a.example\"",
+                       "^[a-z0-9]*[a-z0-9]*[a-z0-9]*[a-z0-9]*[a-z0-9]*[a-z0-9]*x\\.a\\.example$"),
+              "p.toml");
     r = lint_files({poly});
     dump(r);
     BOOST_TEST(!has(r, "nests unbounded"));
