@@ -10,6 +10,15 @@ namespace ip25b {
 
 namespace {
 
+// An ISP's own publication (evidence "published", or a signed feed) speaks
+// for its whole zone: a name there that no pool rule matched is not a pool
+// name, so the generic tier leaves it alone. A file written by a third party
+// from observed names makes no such claim, and the generic tier still weighs
+// names in its zones that none of its rules matched.
+bool speaks_for_its_zones(const RuleFile& f) {
+    return f.kind == RuleFileKind::Isp && f.meta.evidence == "published";
+}
+
 // A feed speaks for its publisher's zones only. Lint checks that examples lie
 // inside meta.domains, not that patterns do: '^.*$' with an in-zone example
 // passes, and from a third party's feed it would refuse (or, as an
@@ -63,6 +72,9 @@ Expected<RuleSource> load_rule_source(std::string_view spec, TableStrictness str
         if (!files) return files.error();
         for (auto& f : *files) {
             out.files.push_back(f.path);
+            if (f.kind == RuleFileKind::Isp)
+                out.isp_domains.insert(out.isp_domains.end(), f.meta.domains.begin(),
+                                       f.meta.domains.end());
             for (auto& r : f.rules) {
                 r.feed = name;
                 confine_to_domains(r, f.meta.domains);
@@ -81,7 +93,7 @@ Expected<RuleSource> load_rule_source(std::string_view spec, TableStrictness str
             if (f.kind == RuleFileKind::Cloud)
                 out.cloud_domains.insert(out.cloud_domains.end(), f.meta.domains.begin(),
                                          f.meta.domains.end());
-            if (f.kind == RuleFileKind::Isp)
+            if (speaks_for_its_zones(f))
                 out.isp_domains.insert(out.isp_domains.end(), f.meta.domains.begin(),
                                        f.meta.domains.end());
             for (auto& r : f.rules)
@@ -94,7 +106,7 @@ Expected<RuleSource> load_rule_source(std::string_view spec, TableStrictness str
         if (!file) return file.error();
         out.files.push_back(file->path);
         if (file->kind == RuleFileKind::Cloud) out.cloud_domains = file->meta.domains;
-        if (file->kind == RuleFileKind::Isp) out.isp_domains = file->meta.domains;
+        if (speaks_for_its_zones(*file)) out.isp_domains = file->meta.domains;
         out.rules = std::move(file->rules);
         return out;
     }

@@ -26,7 +26,7 @@ struct RuleSource {
     std::vector<std::string> files;         // files read
     std::vector<Error> warnings;            // lines Postfix would skip with a warning
     std::vector<std::string> cloud_domains; // meta.domains of the cloud rule files read
-    std::vector<std::string> isp_domains;   // meta.domains of the ISP rule files read
+    std::vector<std::string> isp_domains;   // meta.domains of ISP files that speak for their zones
 };
 
 // `strictness` applies to Postfix tables (rule files are always strict).

@@ -273,8 +273,12 @@ BOOST_AUTO_TEST_CASE(generic_tier_decides_last_and_explains) {
     BOOST_TEST(c->summary().find("generic tier on (threshold 60") != std::string::npos);
 }
 
-// Adding cloud files and the generic tier changes no Japanese verdict: every
-// example and counter-example of the JP files gets the same class and rule.
+// Adding the world's ISP files, the cloud files and the generic tier changes no
+// Japanese verdict: every example and file-level no_match name of the JP files
+// gets the same class and rule. A rule's counter-example is a near miss made up
+// to test the pattern's edges ("abc003054.dynamic.ppp.asahi-net.or.jp", eleven
+// digits after "kd"); the generic tier may weigh such a name as generic (a 4xx,
+// never a 5xx), but nothing else may change for it.
 BOOST_AUTO_TEST_CASE(japanese_verdicts_unchanged_by_cloud_and_generic) {
     auto before = shipped();
     auto after = shipped_world();
@@ -287,12 +291,14 @@ BOOST_AUTO_TEST_CASE(japanese_verdicts_unchanged_by_cloud_and_generic) {
             IpAddress client = ex.ip ? *ex.ip : ip("192.0.2.1");
             auto a = before->classify(client, confirmed(ex.ptr));
             auto b = after->classify(client, confirmed(ex.ptr));
+            const bool near_miss = !ex.must_match && !ex.file_level;
+            ++checked;
+            if (near_miss && a.cls == ClientClass::None && b.cls == ClientClass::Generic) continue;
             BOOST_TEST_CONTEXT(f.path << ":" << ex.line << " " << ex.ptr) {
                 BOOST_TEST(to_string(a.cls) == to_string(b.cls));
                 BOOST_TEST(a.rule == b.rule);
                 BOOST_TEST(a.file == b.file);
             }
-            ++checked;
         }
     BOOST_TEST(checked > 100u);
 }
