@@ -187,7 +187,7 @@ reloads() { grep -c 'reloaded' "$MILTER_OUT"; }
 # wait_reload N: the milter has logged more than N reloads.
 wait_reload() {
     local i
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 900; i++)); do # a reload lints and loads every shipped rule
         [ "$(reloads)" -gt "$1" ] && return 0
         sleep 0.1
     done

@@ -50,7 +50,7 @@ start() { # start OUT [args...]: foreground milter; sets PID
     "$milter" -f -c "$conf" "$@" >"$out" 2>&1 &
     PID=$!
     local i
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 900; i++)); do # every shipped rule, under the sanitizers: seconds
         grep -q "listening on" "$out" && return 0
         pid_alive "$PID" || return 1
         sleep 0.1

@@ -70,7 +70,7 @@ if python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["sessio
 "$cli" status --socket "$sock.ctl" --rules >"$t/rules.txt"
 expect "status --rules lists the rule files with counts" "$t/rules.txt" '^ +[0-9]+  .*/rules/isp/jp/ocn\.toml$'
 "$cli" status --socket "$sock.ctl" --cache 127.0.0.10 >"$t/cache.txt"
-expect "status --cache: the cached PTR and its class" "$t/cache.txt" '^127\.0\.0\.10: confirmed p1157-ipbf5204marunouchi\.tokyo\.ocn\.ne\.jp .*class dynamic by .*jp-ocn\.toml'
+expect "status --cache: the cached PTR and its class" "$t/cache.txt" '^127\.0\.0\.10: confirmed p1157-ipbf5204marunouchi\.tokyo\.ocn\.ne\.jp .*class dynamic by .*jp/ocn\.toml'
 "$cli" status --socket "$sock.ctl" --cache 127.0.0.99 >"$t/cache2.txt"
 expect "status --cache: an address not seen" "$t/cache2.txt" 'not in the cache'
 

@@ -131,7 +131,13 @@ rss_small=$(rss_kb)
 threads_after=$(threads)
 echo "after the session ended: RSS $rss_small KiB, $threads_after threads, $(resolvers) resolvers, $(fds) FDs"
 [ -n "$ok" ] || fail "old set not freed: $(resolvers) resolver threads (want 1), $(fds) FDs (want <= $fds_one, $fds_session with the session)"
-[ "$rss_small" -lt $((rss_big / 2)) ] || fail "RSS $rss_small KiB not below half of $rss_big KiB"
+# AddressSanitizer keeps freed memory in its quarantine and its own heap, so
+# RSS says nothing about the rule set there; the threads and FDs above still do.
+if ldd "$milter" 2>/dev/null | grep -q libasan; then
+    echo "RSS not checked: the milter is built with AddressSanitizer"
+else
+    [ "$rss_small" -lt $((rss_big / 2)) ] || fail "RSS $rss_small KiB not below half of $rss_big KiB"
+fi
 
 # No session at all: the replaced set goes at once.
 write_config "$work/small.pcre" 500

@@ -86,7 +86,8 @@ milter_start() {
     MILTER_OUT=$E2E_WORK/milter.out
     "$bin" -f -c "$conf" -p "inet:$MILTER_PORT@127.0.0.1" "$@" >>"$MILTER_OUT" 2>&1 &
     MILTER_PID=$!
-    if ! wait_port 127.0.0.1 "$MILTER_PORT" 20; then
+    # Loading and linting every shipped rule takes seconds under the sanitizers.
+    if ! wait_port 127.0.0.1 "$MILTER_PORT" 90; then
         echo "milter_start: the milter does not listen:" >&2
         tail -n 30 "$MILTER_OUT" >&2
         return 1
@@ -98,14 +99,14 @@ milter_reload() {
     local before i
     before=$(grep -cE 'reloaded|reload failed' "$MILTER_OUT")
     kill -USR1 "$MILTER_PID" || return 1
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 900; i++)); do
         if [ "$(grep -cE 'reloaded|reload failed' "$MILTER_OUT")" -gt "$before" ]; then
             grep -E 'reloaded|reload failed' "$MILTER_OUT" | tail -n1 | grep -q reloaded
             return
         fi
         sleep 0.1
     done
-    echo "milter_reload: no outcome logged after 10 s" >&2
+    echo "milter_reload: no outcome logged after 90 s" >&2
     return 1
 }
 milter_stop() {
