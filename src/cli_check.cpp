@@ -269,8 +269,9 @@ int run_batch(const CheckOptions& o) {
             continue;
         }
         std::cerr << fmt::format("{}:{}: {}\n", name, lineno, error);
-        std::cout << nlohmann::json{{"line", lineno}, {"error", error}}.dump(-1, ' ', false, kReplaceInvalidUtf8)
-                      << "\n";
+        std::cout << nlohmann::json{{"line", lineno}, {"error", error}}.dump(-1, ' ', false,
+                                                                             kReplaceInvalidUtf8)
+                  << "\n";
         ++errors;
     }
     if (in->bad()) return fail(name + ": read error");

@@ -3,8 +3,8 @@
 // entry of one address.
 #include "ip25b/cli.hpp"
 #include "ip25b/config.hpp"
-#include "ip25b/install_paths.hpp"
 #include "ip25b/control.hpp"
+#include "ip25b/install_paths.hpp"
 
 #include <unistd.h>
 

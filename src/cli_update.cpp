@@ -8,8 +8,8 @@
 // serial, age, expiry and last error from the state files, fetching nothing.
 #include "ip25b/cli.hpp"
 #include "ip25b/config.hpp"
-#include "ip25b/install_paths.hpp"
 #include "ip25b/feed_update.hpp"
+#include "ip25b/install_paths.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

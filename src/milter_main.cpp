@@ -330,10 +330,10 @@ int run_milter(const CommandLine& cl, const Config& config, const SocketAccess& 
     }
     if (control) control->serve(answer_control);
 
-    spdlog::info(
-        "listening on {}; rule set 1: {}{}{}", mc.socket, first_set,
-        control ? "; control socket " + control->path() : std::string(),
-        http ? "; metrics on http://" + config.metrics.listen + "/metrics" : std::string());
+    spdlog::info("listening on {}; rule set 1: {}{}{}", mc.socket, first_set,
+                 control ? "; control socket " + control->path() : std::string(),
+                 http ? "; metrics on http://" + config.metrics.listen + "/metrics"
+                      : std::string());
     report_ready(ready_fd, "ok");
     notify_ready("listening on " + mc.socket + "; rule set 1: " + first_set);
 
