@@ -217,12 +217,19 @@ reply=$(smtp 118.8.132.200 mail.example.jp 2>&1)
 # 5. The record, then rotation by logrotate and its postrotate USR1.
 wait_file_grep "$log" '"118.8.132.157"' 10 && ok "decision record in /var/log/ip25b/decisions.jsonl" ||
     bad "no decision record: $(tail -n 5 "$work/milter.out")"
+reloads_before=$(grep -c 'reloaded' "$work/milter.out")
 if in_root logrotate -f /etc/logrotate.d/ip25b-milter >"$work/logrotate.out" 2>&1 &&
     [ -s "$log.1" ]; then
     ok "logrotate -f moved the log to decisions.jsonl.1"
 else
     bad "logrotate: $(cat "$work/logrotate.out")"
 fi
+# USR1 reopens the log as part of a reload; records of sessions decided before
+# it completes still go to the renamed file (nothing is lost), so wait for it.
+for ((i = 0; i < 300; i++)); do
+    [ "$(grep -c 'reloaded' "$work/milter.out")" -gt "$reloads_before" ] && break
+    sleep 0.1
+done
 reply=$(smtp 118.8.132.157 p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp 2>&1)
 if wait_file_grep "$log" '"118.8.132.157"' 10; then
     ok "after USR1 the next record goes to the new decisions.jsonl ($(in_root stat -c '%U:%G %a' "${log#"$root"}"))"
