@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "ip25b/decision_log.hpp"
+#include "temp_dir.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -14,16 +15,6 @@ using namespace ip25b;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() / ("ip25b-dlog-" + std::to_string(getpid()));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
 
 std::vector<nlohmann::json> read_lines(const fs::path& p) {
     std::ifstream in(p);

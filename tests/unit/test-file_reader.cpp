@@ -5,6 +5,7 @@
 #include "ip25b/file_reader.hpp"
 #include "ip25b/postfix_table.hpp"
 #include "ip25b/rule_file.hpp"
+#include "temp_dir.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,24 +19,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() / ("ip25b-reader-" + std::to_string(getpid()));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string file(const std::string& name, const std::string& text) const {
-        std::ofstream(path / name, std::ios::binary) << text;
-        return (path / name).string();
-    }
-    std::string fifo(const std::string& name) const {
-        const std::string p = (path / name).string();
-        BOOST_REQUIRE(mkfifo(p.c_str(), 0600) == 0);
-        return p;
-    }
-};
+// A FIFO in `d`: the readers must refuse it without blocking.
+std::string make_fifo(const TempDir& d, const std::string& name) {
+    const std::string p = (d.path / name).string();
+    BOOST_REQUIRE(mkfifo(p.c_str(), 0600) == 0);
+    return p;
+}
 
 bool contains(const std::string& s, const std::string& part) {
     return s.find(part) != std::string::npos;
@@ -81,7 +70,7 @@ BOOST_AUTO_TEST_CASE(refuses_what_is_not_a_regular_file_or_too_big) {
 // each loader answers at once with "file: reason".
 BOOST_AUTO_TEST_CASE(loaders_refuse_fifos_and_devices_at_once) {
     TempDir d;
-    const std::string fifo = d.fifo("pipe");
+    const std::string fifo = make_fifo(d, "pipe");
     const auto t0 = std::chrono::steady_clock::now();
     for (const std::string& p : {fifo, std::string("/dev/zero")}) {
         auto c = load_config(p);

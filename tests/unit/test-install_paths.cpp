@@ -4,6 +4,7 @@
 #include "ip25b/classifier.hpp"
 #include "ip25b/config.hpp"
 #include "ip25b/install_paths.hpp"
+#include "temp_dir.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -12,18 +13,7 @@
 using namespace ip25b;
 namespace fs = std::filesystem;
 
-namespace {
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "ip25b-paths.XXXXXX").string();
-        path = mkdtemp(tmpl.data());
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
-
-} // namespace
+namespace {} // namespace
 
 BOOST_AUTO_TEST_CASE(rules_placeholder_expands_only_as_a_leading_directory) {
     BOOST_TEST(expand_rules_dir("{rules}/isp", "/usr/share/ip25b/rules") ==
