@@ -1,6 +1,6 @@
 // ip25b/cli.hpp — the subcommands of the `ip25b` tool.
 //
-// Each subcommand lives in its own src/cli_<name>.cpp and registers itself on
+// Each subcommand lives in its own src/cli/cli_<name>.cpp and registers itself on
 // the CLI11 app; main_cli.cpp only wires them together. The commands are thin:
 // they parse arguments, call the library and print.
 #pragma once

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The resolver (src/resolver.cpp) against a real NSD and the scripted broken server:
+# The resolver (src/dns/resolver.cpp) against a real NSD and the scripted broken server:
 # runs the Boost.Test runner tests/resolver/resolver-dns-test.cpp of this build.
 set -uo pipefail
 src=${IP25B_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
