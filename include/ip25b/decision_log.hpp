@@ -9,6 +9,7 @@
 // log rotation (SIGUSR1).
 #pragma once
 
+#include "ip25b/action.hpp"
 #include "ip25b/error.hpp"
 
 #include <chrono>
@@ -37,17 +38,17 @@ struct DecisionRecord {
     // when it weighed the name; score -1 when it did not.
     int score = -1;
     std::vector<std::string> weighed;
-    // What the session got: reject, tempfail, tag, log-only or accept. In a
-    // dry run nothing is enforced, so it is "accept" and `would` holds the
-    // policy's choice; a client refused and then authenticated passed, so it
-    // is "accept" and `refused_before_auth` holds the lifted refusal.
-    std::string action;
+    // What the session got. In a dry run nothing is enforced, so it is Accept
+    // and `would` holds the policy's choice; a client refused and then
+    // authenticated passed, so it is Accept and `refused_before_auth` holds the
+    // lifted refusal.
+    Action action = Action::Accept;
     std::string reason; // why: "class dynamic", "exempt: local range", "authenticated", ...
     std::string stage;  // connect, helo, mail, rcpt
     bool dry_run = false;
-    std::string would;               // dry run only: the action the policy chose
-    std::string refused_before_auth; // "reject"/"tempfail" lifted by a later AUTH
-    std::string reply;               // the SMTP reply sent, when the action replied
+    std::optional<Action> would;               // dry run only: the action the policy chose
+    std::optional<Action> refused_before_auth; // reject/tempfail lifted by a later AUTH
+    std::string reply;                         // the SMTP reply sent, when the action replied
     std::string helo;
     std::string sender;
     std::vector<std::string> recipients;

@@ -97,7 +97,7 @@ class Metrics {
   private:
     static constexpr size_t kMaxClasses = 32, kMaxActions = 8;
     static size_t class_index(std::string_view cls);
-    static size_t action_index(std::string_view action);
+    static size_t action_index(Action action);
 
     std::chrono::steady_clock::time_point started_;
     std::atomic<uint64_t> sessions_{0};

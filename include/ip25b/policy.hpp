@@ -10,6 +10,7 @@
 // answers, so every decision is unit-testable without an MTA.
 #pragma once
 
+#include "ip25b/action.hpp"
 #include "ip25b/address.hpp"
 #include "ip25b/decision_log.hpp"
 #include "ip25b/ptr_result.hpp"
@@ -25,13 +26,10 @@
 
 namespace ip25b {
 
-enum class Action : uint8_t { Reject, Tempfail, Tag, LogOnly, Accept };
 enum class Stage : uint8_t { Connect, Helo, Mail, Rcpt };
 
-std::string_view to_string(Action a);
 std::string_view to_string(Stage s);
-std::optional<Action> parse_action(std::string_view text); // "reject", "log-only", ...
-std::optional<Stage> parse_stage(std::string_view text);   // "connect", ..., "rcpt"
+std::optional<Stage> parse_stage(std::string_view text); // "connect", ..., "rcpt"
 
 // An operator's exception to the per-class action, e.g. tag instead of
 // reject for one ISP during roll-out. Rule overrides win over ISP overrides.

@@ -173,7 +173,7 @@ sfsistat apply(SMFICTX* ctx, const StepResult& r, bool at_connect = false) {
 void write_record(Conn& c) {
     if (c.written || !c.session.decided()) return;
     const auto& rec = c.session.record();
-    bool replied = rec.action == "reject" || rec.action == "tempfail";
+    bool replied = is_refusal(rec.action);
     if (!c.reached_mail && !replied) return; // exempted probes and XCLIENT proxy sessions
     c.written = true;
     metrics().decision(rec);

@@ -98,18 +98,16 @@ size_t Metrics::class_index(std::string_view cls) {
     return names.size() - 1; // "other"
 }
 
-size_t Metrics::action_index(std::string_view action) {
-    const auto& names = action_names();
-    for (size_t i = 0; i + 1 < names.size(); ++i)
-        if (names[i] == action) return i;
-    return names.size() - 1;
+size_t Metrics::action_index(Action action) {
+    // action_names() lists the enum in its order, "other" last.
+    return std::min(static_cast<size_t>(action), action_names().size() - 1);
 }
 
 void Metrics::decision(const DecisionRecord& r) {
     // A dry run is counted under the action it would have taken.
-    const std::string& action = r.dry_run && !r.would.empty() ? r.would : r.action;
+    const Action action = r.dry_run ? r.would.value_or(r.action) : r.action;
     decisions_[class_index(r.cls)][action_index(action)][r.dry_run ? 1 : 0].fetch_add(1, relaxed);
-    if (!r.refused_before_auth.empty()) late_auth_.fetch_add(1, relaxed);
+    if (r.refused_before_auth) late_auth_.fetch_add(1, relaxed);
     if (r.dns_us >= 0) {
         double ms = static_cast<double>(r.dns_us) / 1000.0;
         size_t b = 0;

@@ -110,14 +110,15 @@ std::string DecisionLog::to_json(const DecisionRecord& r) {
         j["score"] = r.score;
         j["weighed"] = r.weighed;
     }
-    j["action"] = r.action;
+    j["action"] = to_string(r.action);
     j["reason"] = r.reason;
     j["stage"] = r.stage;
     j["dry_run"] = r.dry_run;
-    j["would"] = r.would.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.would);
-    j["refused_before_auth"] = r.refused_before_auth.empty()
-                                   ? nlohmann::json(nullptr)
-                                   : nlohmann::json(r.refused_before_auth);
+    auto optional_action = [](const std::optional<Action>& a) {
+        return a ? nlohmann::json(to_string(*a)) : nlohmann::json(nullptr);
+    };
+    j["would"] = optional_action(r.would);
+    j["refused_before_auth"] = optional_action(r.refused_before_auth);
     j["reply"] = r.reply;
     j["helo"] = r.helo;
     j["sender"] = r.sender;
@@ -134,12 +135,13 @@ std::string DecisionLog::to_json(const DecisionRecord& r) {
 }
 
 std::string DecisionLog::to_line(const DecisionRecord& r) {
-    std::string s =
-        r.session + ": " + r.action +
-        (r.dry_run ? " (dry-run: would " + (r.would.empty() ? r.action : r.would) + ")" : "") +
-        (r.refused_before_auth.empty() ? "" : " (" + r.refused_before_auth + " lifted by AUTH)") +
-        " client=" + (r.client_ip.empty() ? "unknown" : r.client_ip) +
-        " ptr=" + (r.ptr.empty() ? r.ptr_status : r.ptr) + " class=" + r.cls;
+    std::string s = r.session + ": " + std::string(to_string(r.action));
+    if (r.dry_run)
+        s += " (dry-run: would " + std::string(to_string(r.would.value_or(r.action))) + ")";
+    if (r.refused_before_auth)
+        s += " (" + std::string(to_string(*r.refused_before_auth)) + " lifted by AUTH)";
+    s += " client=" + (r.client_ip.empty() ? "unknown" : r.client_ip) +
+         " ptr=" + (r.ptr.empty() ? r.ptr_status : r.ptr) + " class=" + r.cls;
     if (!r.isp.empty()) s += " isp=\"" + r.isp + "\"";
     if (!r.feed.empty()) s += " feed=\"" + r.feed + "\"";
     if (!r.rule.empty()) s += " rule=\"" + r.rule + "\"";
@@ -164,7 +166,7 @@ bool DecisionLog::write(const DecisionRecord& record) {
     if (!written && impl_->syslog)
         impl_->syslog->error("cannot write {}: {}", impl_->config.json_file, std::strerror(errno));
     if (impl_->syslog) {
-        if (record.action == "reject" || record.action == "tempfail")
+        if (is_refusal(record.action))
             impl_->syslog->warn(line);
         else
             impl_->syslog->info(line);

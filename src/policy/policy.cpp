@@ -48,22 +48,6 @@ void split_code(std::string_view code, std::string& rcode, std::string& xcode) {
 
 } // namespace
 
-std::string_view to_string(Action a) {
-    switch (a) {
-    case Action::Reject:
-        return "reject";
-    case Action::Tempfail:
-        return "tempfail";
-    case Action::Tag:
-        return "tag";
-    case Action::LogOnly:
-        return "log-only";
-    case Action::Accept:
-        return "accept";
-    }
-    return "?";
-}
-
 std::string_view to_string(Stage s) {
     switch (s) {
     case Stage::Connect:
@@ -76,13 +60,6 @@ std::string_view to_string(Stage s) {
         return "rcpt";
     }
     return "?";
-}
-
-std::optional<Action> parse_action(std::string_view text) {
-    for (Action a :
-         {Action::Reject, Action::Tempfail, Action::Tag, Action::LogOnly, Action::Accept})
-        if (text == to_string(a)) return a;
-    return std::nullopt;
 }
 
 std::optional<Stage> parse_stage(std::string_view text) {
@@ -304,7 +281,7 @@ StepResult Session::decide_exempt(Stage at, const std::string& reason, const cha
     record_.time = std::chrono::system_clock::now();
     record_.stage = std::string(to_string(at));
     record_.cls = cls;
-    record_.action = "accept";
+    record_.action = Action::Accept;
     record_.reason = reason;
     return enforce();
 }
@@ -343,8 +320,8 @@ StepResult Session::decide(Stage at, const ClassifyFn& classify) {
     // The record says what the client got; in a dry run that is "accept",
     // and `would` keeps the policy's choice for the roll-out report.
     record_.dry_run = p.config().dry_run;
-    record_.action = record_.dry_run ? "accept" : std::string(to_string(action));
-    record_.would = record_.dry_run ? std::string(to_string(action)) : std::string();
+    record_.action = record_.dry_run ? Action::Accept : action;
+    if (record_.dry_run) record_.would = action;
     record_.reason = why;
     const IpAddress* client = info_.client ? &*info_.client : nullptr;
     StepResult would = p.reply_for(action, c, client);
@@ -391,7 +368,7 @@ StepResult Session::mail(std::string_view sender, std::optional<std::string_view
             outcome_ = StepResult{};
             action_ = Action::Accept;
             record_.refused_before_auth = record_.action;
-            record_.action = "accept";
+            record_.action = Action::Accept;
             record_.reason += "; then authenticated: passed";
         }
     }

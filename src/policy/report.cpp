@@ -11,6 +11,7 @@
 //     MTAs queue and retry, bots mostly move on.
 #include "ip25b/report.hpp"
 
+#include "ip25b/action.hpp"
 #include "ip25b/dns_name.hpp"
 
 #include <fmt/format.h>
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <set>
 
 namespace ip25b {
@@ -77,33 +79,34 @@ bool next_line(std::istream& in, std::string& line, bool& too_long) {
     }
 }
 
-bool refused(const std::string& action) {
-    return action == "reject" || action == "tempfail";
-}
-
 // What one record says the client got, and what a dry run would have done.
 struct Outcome {
-    std::string action; // effective
-    std::string would;  // dry run only
+    Action action = Action::Accept; // effective
+    std::optional<Action> would;    // dry run only
     bool late_auth = false;
 };
 
-Outcome outcome_of(const nlohmann::json& j) {
+// nullopt when the record's action is not one ip25b writes: such a line is
+// not understood, and counted as bad rather than guessed at.
+std::optional<Outcome> outcome_of(const nlohmann::json& j) {
     Outcome o;
-    o.action = str(j, "action");
+    auto action = parse_action(str(j, "action"));
+    if (!action) return std::nullopt;
+    o.action = *action;
     auto dry = j.find("dry_run");
     if (dry != j.end() && dry->is_boolean() && dry->get<bool>()) {
         // Older records carry the policy's choice in "action" and no "would".
-        o.would = str(j, "would").empty() ? o.action : str(j, "would");
-        o.action = "accept";
+        o.would = str(j, "would").empty() ? o.action : parse_action(str(j, "would"));
+        if (!o.would) return std::nullopt;
+        o.action = Action::Accept;
     }
     bool lifted = !str(j, "refused_before_auth").empty() ||
-                  (refused(o.action) && !str(j, "auth").empty() &&
+                  (is_refusal(o.action) && !str(j, "auth").empty() &&
                    str(j, "reason").find("then authenticated") != std::string::npos);
     if (lifted) {
         o.late_auth = true;
-        o.action = "accept";
-        o.would.clear();
+        o.action = Action::Accept;
+        o.would.reset();
     }
     return o;
 }
@@ -128,16 +131,21 @@ Report build_report(const std::vector<std::istream*>& inputs) {
                 ++r.bad_lines;
                 continue;
             }
+            const auto outcome = outcome_of(j);
+            if (!outcome) {
+                ++r.bad_lines;
+                continue;
+            }
+            const Outcome& o = *outcome;
             ++r.records;
-            const Outcome o = outcome_of(j);
             const std::string cls = str(j, "class");
             const std::string ip = str(j, "client_ip"), ptr = str(j, "ptr");
-            ++r.by_action[o.action];
+            ++r.by_action[std::string(to_string(o.action))];
             ++r.by_class[cls];
-            if (!o.would.empty()) ++r.dry_run_would[o.would];
+            if (o.would) ++r.dry_run_would[std::string(to_string(*o.would))];
             if (o.late_auth) ++r.late_auth_passes;
             if (!str(j, "auth").empty() && !ip.empty()) authenticated.insert(ip);
-            const bool real = refused(o.action), would = refused(o.would);
+            const bool real = is_refusal(o.action), would = o.would && is_refusal(*o.would);
             if (!real && !would) continue;
             const std::string isp = str(j, "isp");
             // "file:line id", as `ip25b check` names a rule.
@@ -164,7 +172,7 @@ Report build_report(const std::vector<std::istream*>& inputs) {
             c.s.isp = isp;
             c.s.rule = rule;
             ++(real ? c.s.refusals : c.s.dry_refusals);
-            if (real && o.action == "tempfail") ++c.tempfails;
+            if (o.action == Action::Tempfail) ++c.tempfails;
             c.days.insert(day);
             if (auto s = str(j, "sender"); !s.empty() && c.senders.size() < 3) c.senders.insert(s);
             const std::string helo = normalize_hostname(str(j, "helo"));

@@ -38,7 +38,7 @@ DecisionRecord sample(const std::string& session) {
     r.rule = "ocn-ftth";
     r.rule_file = "rules/isp/ocn.toml";
     r.rule_line = 12;
-    r.action = "reject";
+    r.action = Action::Reject;
     r.reason = "class dynamic";
     r.stage = "rcpt";
     r.reply = "550 5.7.1 118.8.132.157 (...) is a dynamic address of OCN";
@@ -109,16 +109,16 @@ BOOST_AUTO_TEST_CASE(hostile_bytes_stay_one_valid_line) {
 
 BOOST_AUTO_TEST_CASE(dry_run_says_would) {
     DecisionRecord r = sample("s4");
-    r.action = "accept";
+    r.action = Action::Accept;
     r.dry_run = true;
-    r.would = "reject";
+    r.would = Action::Reject;
     auto j = nlohmann::json::parse(DecisionLog::to_json(r));
     BOOST_TEST(j["action"] == "accept");
     BOOST_TEST(j["would"] == "reject");
     BOOST_TEST(DecisionLog::to_line(r).find("accept (dry-run: would reject)") != std::string::npos);
     r.dry_run = false;
-    r.would.clear();
-    r.refused_before_auth = "reject";
+    r.would.reset();
+    r.refused_before_auth = Action::Reject;
     j = nlohmann::json::parse(DecisionLog::to_json(r));
     BOOST_TEST(j["refused_before_auth"] == "reject");
     BOOST_TEST(DecisionLog::to_line(r).find("accept (reject lifted by AUTH)") != std::string::npos);

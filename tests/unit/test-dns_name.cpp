@@ -19,7 +19,8 @@ BOOST_AUTO_TEST_CASE(refuses_hostile_names) {
     BOOST_TEST(hostname_problem(std::string(64, 'a') + ".jp")->find("63") != std::string::npos);
     BOOST_TEST(!hostname_problem(std::string(63, 'a') + ".jp"));
     std::string long_name;
-    for (int i = 0; i < 60; ++i) long_name += "abcd.";
+    for (int i = 0; i < 60; ++i)
+        long_name += "abcd.";
     BOOST_TEST(hostname_problem(long_name + "jp")->find("253") != std::string::npos);
     BOOST_TEST(hostname_problem(std::string("a\0b.jp", 6))->find("0x00") != std::string::npos);
     BOOST_TEST(hostname_problem("caf\xc3\xa9.jp")->find("0xc3") != std::string::npos);
@@ -30,8 +31,9 @@ BOOST_AUTO_TEST_CASE(refuses_hostile_names) {
 // Issue 10: two trailing dots were accepted; one (an absolute name) is fine.
 BOOST_AUTO_TEST_CASE(refuses_empty_labels_at_either_end) {
     BOOST_TEST(!hostname_problem("p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp."));
-    BOOST_TEST(hostname_problem("p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp..")->find("empty label") !=
-               std::string::npos);
+    BOOST_TEST(
+        hostname_problem("p1157-ipbf5204marunouchi.tokyo.ocn.ne.jp..")->find("empty label") !=
+        std::string::npos);
     BOOST_TEST(hostname_problem(".ocn.ne.jp")->find("empty label") != std::string::npos);
     BOOST_TEST(hostname_problem("..")->find("empty label") != std::string::npos);
     BOOST_TEST(*hostname_problem(".") == "empty name");

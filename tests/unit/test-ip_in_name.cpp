@@ -233,9 +233,28 @@ BOOST_AUTO_TEST_CASE(encoding_names_round_trip) {
 // candidate as the full scan, on random names built from address-like pieces.
 BOOST_AUTO_TEST_CASE(strongest_agrees_with_the_full_scan) {
     std::mt19937 rng(25);
-    const char* pieces[] = {"192", "0", "2", "7", "-", ".", "x", "_", "c0000207", "070200c0",
-                            "192000002007", "007002000192", "dyn", "ad", "003", "054", "a",
-                            "pool", "255", "1", "10", "ff"};
+    const char* pieces[] = {"192",
+                            "0",
+                            "2",
+                            "7",
+                            "-",
+                            ".",
+                            "x",
+                            "_",
+                            "c0000207",
+                            "070200c0",
+                            "192000002007",
+                            "007002000192",
+                            "dyn",
+                            "ad",
+                            "003",
+                            "054",
+                            "a",
+                            "pool",
+                            "255",
+                            "1",
+                            "10",
+                            "ff"};
     const IpAddress clients[] = {*IpAddress::parse("192.0.2.7"), *IpAddress::parse("7.2.0.192"),
                                  *IpAddress::parse("180.235.3.54"),
                                  *IpAddress::parse("2001:db8::1")};

@@ -320,7 +320,8 @@ BOOST_AUTO_TEST_CASE(hyperscan_refused_patterns_are_set_aside_in_one_pass) {
             BOOST_TEST_CONTEXT(name) {
                 BOOST_TEST(first(m, name) == ref.first(name));
                 const unsigned want = ref.first(name);
-                BOOST_TEST(answer(m, name) == (want ? std::string("r") + std::to_string(want) : "-"));
+                BOOST_TEST(answer(m, name) ==
+                           (want ? std::string("r") + std::to_string(want) : "-"));
             }
         }
     }
@@ -333,12 +334,24 @@ BOOST_AUTO_TEST_CASE(many_unindexed_rules_take_the_gram_index) {
     for (size_t n = 0; n < 3000; ++n) {
         const std::string k = std::to_string(n);
         switch (n % 6) {
-        case 0: pats.push_back("^dyn-[0-9]+-" + k + "\\.pool\\.isp\\.example"); break;
-        case 1: pats.push_back("(^|\\.)ppp" + k + "[0-9]*\\.isp\\.example\\."); break;
-        case 2: pats.push_back("^(dhcp|dsl)" + k + "-[0-9]{1,3}|^cable" + k + "\\."); break;
-        case 3: pats.push_back("^(x|y)" + k.substr(k.size() - 1) + "\\d"); break; // no gram
-        case 4: pats.push_back(refused_pattern(n)); break;
-        default: pats.push_back("^h" + k + "[0-9]+\\.(static|dyn)\\.isp\\.example$"); break;
+        case 0:
+            pats.push_back("^dyn-[0-9]+-" + k + "\\.pool\\.isp\\.example");
+            break;
+        case 1:
+            pats.push_back("(^|\\.)ppp" + k + "[0-9]*\\.isp\\.example\\.");
+            break;
+        case 2:
+            pats.push_back("^(dhcp|dsl)" + k + "-[0-9]{1,3}|^cable" + k + "\\.");
+            break;
+        case 3:
+            pats.push_back("^(x|y)" + k.substr(k.size() - 1) + "\\d");
+            break; // no gram
+        case 4:
+            pats.push_back(refused_pattern(n));
+            break;
+        default:
+            pats.push_back("^h" + k + "[0-9]+\\.(static|dyn)\\.isp\\.example$");
+            break;
         }
     }
     const Matcher m = table_of(pats);
@@ -355,15 +368,33 @@ BOOST_AUTO_TEST_CASE(many_unindexed_rules_take_the_gram_index) {
         const std::string d = std::to_string(rng() % 300);
         std::string name;
         switch (rng() % 9) {
-        case 0: name = "dyn-" + d + "-" + k + ".pool.isp.example"; break;
-        case 1: name = "a.ppp" + k + d + ".isp.example.net"; break;
-        case 2: name = "DSL" + k + "-" + d + ".x"; break;
-        case 3: name = "cable" + k + ".isp.example"; break;
-        case 4: name = "y" + d.substr(d.size() - 1) + "7.example"; break;
-        case 5: name = "k" + k + ".refused.example"; break;
-        case 6: name = "h" + k + d + ".dyn.isp.example"; break;
-        case 7: name = "q" + k + ".refused.example.org"; break;
-        default: name = "mail" + d + ".example.org"; break;
+        case 0:
+            name = "dyn-" + d + "-" + k + ".pool.isp.example";
+            break;
+        case 1:
+            name = "a.ppp" + k + d + ".isp.example.net";
+            break;
+        case 2:
+            name = "DSL" + k + "-" + d + ".x";
+            break;
+        case 3:
+            name = "cable" + k + ".isp.example";
+            break;
+        case 4:
+            name = "y" + d.substr(d.size() - 1) + "7.example";
+            break;
+        case 5:
+            name = "k" + k + ".refused.example";
+            break;
+        case 6:
+            name = "h" + k + d + ".dyn.isp.example";
+            break;
+        case 7:
+            name = "q" + k + ".refused.example.org";
+            break;
+        default:
+            name = "mail" + d + ".example.org";
+            break;
         }
         BOOST_TEST_CONTEXT(name) {
             const unsigned want = ref.first(name);
@@ -378,21 +409,21 @@ BOOST_AUTO_TEST_CASE(gram_keys_never_hide_a_match) {
     // Constructs whose literals are not all required, among 300 filler rules
     // (so the gram index is used): each must still answer its names.
     std::vector<std::string> pats = {
-        "^ab?cdef",           // b optional: "acdef"
-        "^x(a(*ACCEPT))bcd",  // the match may end inside the group: "xa"
-        "wxyz|mnop",          // top-level alternatives: either
-        "(?x) h i j k",       // extended: spaces are not literals
-        "fooo{0}barz",        // o{0}: "foobarz"
-        "(?<=lkj)poiu",       // lookbehind
-        "\\Qa.b+\\E",         // quoted: a literal "a.b+"
-        "\\x41bcq",           // hex escape: "Abcq"
-        "rst(?:uvw)?xyz",     // optional group: "rstxyz"
-        "ghi\\Kjkl",          // \K: both literals still required
-        "(?i)ZXCV",           // inline option
+        "^ab?cdef",                  // b optional: "acdef"
+        "^x(a(*ACCEPT))bcd",         // the match may end inside the group: "xa"
+        "wxyz|mnop",                 // top-level alternatives: either
+        "(?x) h i j k",              // extended: spaces are not literals
+        "fooo{0}barz",               // o{0}: "foobarz"
+        "(?<=lkj)poiu",              // lookbehind
+        "\\Qa.b+\\E",                // quoted: a literal "a.b+"
+        "\\x41bcq",                  // hex escape: "Abcq"
+        "rst(?:uvw)?xyz",            // optional group: "rstxyz"
+        "ghi\\Kjkl",                 // \K: both literals still required
+        "(?i)ZXCV",                  // inline option
         "qq[[:digit:]]+\\.tt{1,}uu", // class, repeat
-        "mm(?=nn)",           // lookahead
-        "^(?!abc)vvv",        // negative lookahead
-        "(?|(eee)|(fff))ggg", // branch reset
+        "mm(?=nn)",                  // lookahead
+        "^(?!abc)vvv",               // negative lookahead
+        "(?|(eee)|(fff))ggg",        // branch reset
     };
     for (size_t n = 0; n < 300; ++n) {
         const std::string k = std::to_string(n);
@@ -401,16 +432,42 @@ BOOST_AUTO_TEST_CASE(gram_keys_never_hide_a_match) {
     const Matcher m = table_of(pats);
     const LinearScan ref(pats);
     BOOST_TEST(m.stats().gram_indexed > 250u);
-    for (const char* name :
-         {"acdef", "abcdef", "xa", "xabcd", "mnop", "wxyz", "hijk", "foobarz", "fooobarz",
-          "lkjpoiu", "poiu", "a.b+", "a.bb", "Abcq", "abcq", "rstxyz", "rstuvwxyz", "ghijkl",
-          "zxcv", "ZxCv", "qq1.ttuu", "qq12.tttuu", "mmnn", "mm", "vvv", "abcvvv", "eeeggg",
-          "fffggg", "filler7.never.example", "FILLER299.never.example.com"}) {
-        BOOST_TEST_CONTEXT(name) { BOOST_TEST(first(m, name) == ref.first(name)); }
+    for (const char* name : {"acdef",
+                             "abcdef",
+                             "xa",
+                             "xabcd",
+                             "mnop",
+                             "wxyz",
+                             "hijk",
+                             "foobarz",
+                             "fooobarz",
+                             "lkjpoiu",
+                             "poiu",
+                             "a.b+",
+                             "a.bb",
+                             "Abcq",
+                             "abcq",
+                             "rstxyz",
+                             "rstuvwxyz",
+                             "ghijkl",
+                             "zxcv",
+                             "ZxCv",
+                             "qq1.ttuu",
+                             "qq12.tttuu",
+                             "mmnn",
+                             "mm",
+                             "vvv",
+                             "abcvvv",
+                             "eeeggg",
+                             "fffggg",
+                             "filler7.never.example",
+                             "FILLER299.never.example.com"}) {
+        BOOST_TEST_CONTEXT(name) {
+            BOOST_TEST(first(m, name) == ref.first(name));
+        }
     }
-    for (const char* name : {"acdef", "xa", "mnop", "hijk", "foobarz", "lkjpoiu", "a.b+",
-                                   "Abcq", "rstxyz", "ghijkl", "zxcv", "qq1.ttuu", "mmnn", "vvv",
-                                   "eeeggg"})
+    for (const char* name : {"acdef", "xa", "mnop", "hijk", "foobarz", "lkjpoiu", "a.b+", "Abcq",
+                             "rstxyz", "ghijkl", "zxcv", "qq1.ttuu", "mmnn", "vvv", "eeeggg"})
         BOOST_TEST_CONTEXT(name) {
             BOOST_TEST(first(m, name) != 0u);
             BOOST_TEST(m.match(name)->rule->line <= 15u);
@@ -422,9 +479,9 @@ BOOST_AUTO_TEST_CASE(random_patterns_agree_with_a_linear_scan) {
     // Patterns built from pieces the gram extraction must read right (or
     // give up on), 400 of them so the gram index is used; random names.
     const std::vector<std::string> pieces = {
-        "a",   "b",  "c",    "ab",      "bca",     "\\.",   "-",     "[ab]",   ".",      "a?",
-        "b*",  "c+", "a{2}", "(ab|c)",  "(?:a|bc)+", "\\d", "[0-9]", "(?=ab)", "\\K",    "^",
-        "$",   "|",  "x{0}", "(?<=a)",  "[^c]",    "\\w+",  "(c)?",  "a{,2}",  "\\b",    "1"};
+        "a",  "b",  "c",    "ab",     "bca",       "\\.",  "-",     "[ab]",   ".",   "a?",
+        "b*", "c+", "a{2}", "(ab|c)", "(?:a|bc)+", "\\d",  "[0-9]", "(?=ab)", "\\K", "^",
+        "$",  "|",  "x{0}", "(?<=a)", "[^c]",      "\\w+", "(c)?",  "a{,2}",  "\\b", "1"};
     std::mt19937 rng(7);
     std::vector<std::string> pats;
     while (pats.size() < 400) {
@@ -456,8 +513,8 @@ BOOST_AUTO_TEST_CASE(random_patterns_agree_with_a_linear_scan) {
 BOOST_AUTO_TEST_CASE(table_rules_are_compiled_once) {
     // The table reader compiles each line to check it; the matcher takes that
     // regex over instead of compiling again.
-    auto t = parse_postfix_table("/^a\\.jp$/ A\nif /x/\n/b/ B\nendif\n", "t.pcre",
-                                 RuleSyntax::Pcre);
+    auto t =
+        parse_postfix_table("/^a\\.jp$/ A\nif /x/\n/b/ B\nendif\n", "t.pcre", RuleSyntax::Pcre);
     BOOST_REQUIRE(t);
     std::vector<const Regex*> before;
     for (const Rule& r : t->rules)

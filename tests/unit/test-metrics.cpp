@@ -15,8 +15,8 @@ namespace {
 DecisionRecord rec(const char* cls, const char* action, bool dry = false, int64_t dns_us = -1) {
     DecisionRecord r;
     r.cls = cls;
-    r.action = dry ? "accept" : action;
-    r.would = dry ? action : "";
+    r.action = dry ? Action::Accept : parse_action(action).value();
+    if (dry) r.would = parse_action(action).value();
     r.dry_run = dry;
     r.dns_us = dns_us;
     return r;

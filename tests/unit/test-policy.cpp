@@ -237,7 +237,7 @@ BOOST_AUTO_TEST_CASE(session_rejects_at_rcpt_by_default_and_logs_envelope) {
     BOOST_TEST(rec.isp == "OCN");
     BOOST_TEST(rec.rule == "ocn-1");
     BOOST_TEST(rec.rule_line == 12u);
-    BOOST_TEST(rec.action == "reject");
+    BOOST_TEST((rec.action == Action::Reject));
     BOOST_TEST(rec.stage == "rcpt");
     BOOST_TEST(rec.helo == "bot");
     BOOST_TEST(rec.sender == "spam@example.net");
@@ -257,7 +257,7 @@ BOOST_AUTO_TEST_CASE(authenticated_sessions_pass_without_lookup_wait) {
     BOOST_TEST((r.reply == Reply::Continue));
     BOOST_TEST((s.rcpt("x@example.org", "", cls.fn()).reply == Reply::Continue));
     BOOST_TEST(cls.calls == 0);
-    BOOST_TEST(s.record().action == "accept");
+    BOOST_TEST((s.record().action == Action::Accept));
     BOOST_TEST(s.record().reason == "authenticated");
     BOOST_TEST(s.record().auth == "user");
     BOOST_TEST(s.record().stage == "mail");
@@ -280,8 +280,8 @@ BOOST_AUTO_TEST_CASE(authentication_after_a_refusal_passes) {
         (s.mail("a@example.jp", std::string_view("user"), "", cls.fn()).reply == Reply::Continue));
     BOOST_TEST((s.rcpt("x@example.org", "", cls.fn()).reply == Reply::Continue));
     // Recorded as passed: the session got its mail through.
-    BOOST_TEST(s.record().action == "accept");
-    BOOST_TEST(s.record().refused_before_auth == "reject");
+    BOOST_TEST((s.record().action == Action::Accept));
+    BOOST_TEST((s.record().refused_before_auth == Action::Reject));
     BOOST_TEST(s.record().reason == "class dynamic; then authenticated: passed");
     BOOST_TEST(s.record().auth == "user");
 }
@@ -335,16 +335,16 @@ BOOST_AUTO_TEST_CASE(dry_run_changes_nothing_but_logs) {
     s.connect(client("118.8.132.157"), cls.fn());
     BOOST_TEST((s.rcpt("a@b", "", cls.fn()).reply == Reply::Continue));
     // Nothing was enforced: the client got "accept"; the policy's choice is `would`.
-    BOOST_TEST(s.record().action == "accept");
-    BOOST_TEST(s.record().would == "reject");
+    BOOST_TEST((s.record().action == Action::Accept));
+    BOOST_TEST((s.record().would == Action::Reject));
     BOOST_TEST(s.record().dry_run);
     BOOST_TEST(!s.record().reply.empty());
     Session t(p, "dry-tag");
     Counting self{classified(ClientClass::SelfDynamic)};
     t.connect(client("118.8.132.157"), self.fn());
     t.rcpt("a@b", "", self.fn());
-    BOOST_TEST(t.record().action == "accept");
-    BOOST_TEST(t.record().would == "tag");
+    BOOST_TEST((t.record().action == Action::Accept));
+    BOOST_TEST((t.record().would == Action::Tag));
     BOOST_TEST(!t.header_to_add());
 }
 
@@ -366,7 +366,7 @@ BOOST_AUTO_TEST_CASE(tag_and_log_only) {
     Counting u{classified(ClientClass::UnknownPtr, "", "", PtrStatus::NoPtr, "")};
     t.connect(client("118.8.132.157"), u.fn());
     BOOST_TEST((t.rcpt("a@b", "", u.fn()).reply == Reply::Continue));
-    BOOST_TEST(t.record().action == "log-only");
+    BOOST_TEST((t.record().action == Action::LogOnly));
     BOOST_TEST(t.record().ptr_status == "no-ptr");
     BOOST_TEST(!t.header_to_add());
 }

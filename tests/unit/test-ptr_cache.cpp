@@ -160,8 +160,8 @@ BOOST_AUTO_TEST_CASE(many_entries_stay_bounded) {
     PtrCache c({1000, 0, 3600, 5});
     auto t0 = Clock::now();
     for (uint32_t i = 0; i < 5000; ++i)
-        c.put(IpAddress::v4(0xC6120000u + i),
-              confirmed(fmt::format("h{}.example.test", i), 100), t0);
+        c.put(IpAddress::v4(0xC6120000u + i), confirmed(fmt::format("h{}.example.test", i), 100),
+              t0);
     auto st = c.stats();
     BOOST_TEST(st.entries == 1000u);
     BOOST_TEST(st.evictions == 4000u);

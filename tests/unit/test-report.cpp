@@ -27,7 +27,7 @@ DecisionRecord rec(const char* ip, const char* ptr, const char* action, const ch
     r.rule = std::string(action) == "accept" ? "" : "ocn-pool";
     r.rule_file = std::string(action) == "accept" ? "" : "rules/isp/jp/ocn.toml";
     r.rule_line = std::string(action) == "accept" ? 0 : 23;
-    r.action = action;
+    r.action = parse_action(action).value();
     r.stage = "rcpt";
     r.helo = helo;
     r.auth = auth;
@@ -98,10 +98,10 @@ BOOST_AUTO_TEST_CASE(dry_run_and_late_auth_are_not_refusals) {
     dry.cls = "dynamic";
     dry.isp = "OCN";
     dry.dry_run = true;
-    dry.would = "reject";
+    dry.would = Action::Reject;
     DecisionRecord late =
         rec("198.51.100.8", "p8-ipbf1.tokyo.ocn.ne.jp", "accept", "2026-11-20", "", "alice");
-    late.refused_before_auth = "reject";
+    late.refused_before_auth = Action::Reject;
     // As older milters wrote them: the policy's action, flags beside it.
     DecisionRecord old_dry =
         rec("198.51.100.9", "p9-ipbf1.tokyo.ocn.ne.jp", "reject", "2026-11-20");
