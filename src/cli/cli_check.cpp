@@ -1,15 +1,17 @@
 // cli_check.cpp — `ip25b check`: the milter's verdict for one client, explained.
 //
-// Runs the same pipeline as a milter session — exemptions, PTR (given with
-// --ptr, or resolved and forward-confirmed through --dns / the config's
-// servers), classification, policy action and reply — and prints every step's
-// evidence, so an operator or postmaster can ask "why was this client refused"
-// and "what would happen if". --batch judges a file of clients with one rule
-// load, for benchmarks over thousands of names. Without --config and --rules it
-// uses the shipped allowlist, ISP and cloud rules, the hosting domains and the
-// generic tier (as the shipped contrib/ip25b.conf) with the default policy.
+// Plays one SMTP session through decide_client(), the function whose steps the
+// milter calls — exemptions, PTR (given with --ptr, or resolved and
+// forward-confirmed through --dns / the config's servers), classification,
+// policy action, stage, dry run and reply — and prints every step's evidence,
+// so an operator or postmaster can ask "why was this client refused" and "what
+// would happen if" (--auth, --daemon-port, --daemon-name, --helo, --from, --rcpt). --batch judges a
+// file of clients with one rule load, for benchmarks over thousands of names. Without --config and
+// --rules it uses the shipped allowlist, ISP and cloud rules, the hosting domains and the generic
+// tier (as the shipped contrib/ip25b.conf) with the default policy.
 #include "ip25b/classifier.hpp"
 #include "ip25b/cli.hpp"
+#include "ip25b/client_decision.hpp"
 #include "ip25b/config.hpp"
 #include "ip25b/install_paths.hpp"
 #include "ip25b/policy.hpp"
@@ -42,6 +44,13 @@ struct CheckOptions {
     std::vector<std::string> dns;
     std::string batch;
     bool json = false;
+    // The rest of the session, as the MTA would report it.
+    std::string helo = "client.example";
+    std::string sender = "sender@example.net";
+    std::vector<std::string> recipients = {"postmaster@example.org"};
+    std::string auth;
+    std::string daemon_name;
+    uint16_t daemon_port = 25;
 };
 
 std::string_view fcrdns_word(const PtrResult& p, bool given) {
@@ -61,18 +70,15 @@ std::string_view fcrdns_word(const PtrResult& p, bool given) {
 struct Checker {
     Config config;
     std::shared_ptr<const Classifier> classifier;
-    std::optional<Policy> policy;
+    std::shared_ptr<const Policy> policy;
     std::unique_ptr<Resolver> resolver; // created on the first name that needs DNS
 };
 
-// One client's verdict, as the milter would reach it.
+// One client's decision, as the milter would reach it.
 struct CheckResult {
     IpAddress client;
-    Classified c;
-    bool given = false;
-    Action action = Action::Accept;
-    std::string why;
-    std::string reply;
+    bool given = false; // the PTR came with --ptr
+    ClientDecision d;
 };
 
 Expected<Checker> make_checker(const CheckOptions& o) {
@@ -101,70 +107,79 @@ Expected<Checker> make_checker(const CheckOptions& o) {
     Checker k;
     k.config = std::move(*config);
     k.classifier = std::move(*classifier);
-    k.policy.emplace(k.config.policy);
+    k.policy = std::make_shared<const Policy>(k.config.policy);
     return k;
 }
 
-Expected<CheckResult> check_one(Checker& k, const IpAddress& client, const std::string& ptr) {
-    CheckResult r{client, {}, !ptr.empty(), Action::Accept, {}, {}};
-    Classified& c = r.c;
-    const Policy& policy = *k.policy;
-    std::string exempt;
-    ConnectInfo info;
-    info.client = client;
-    if (auto why = policy.exemption(info)) exempt = *why;
-
-    if (r.given) {
-        c.ptr.status = PtrStatus::Confirmed;
-        c.ptr.name = ptr;
-        c.ptr.names = {ptr};
-        c.ptr.detail = "given with --ptr";
-    } else {
+Expected<CheckResult> check_one(Checker& k, const CheckOptions& o, const IpAddress& client,
+                                const std::string& ptr) {
+    CheckResult r{client, !ptr.empty(), {}};
+    std::optional<Error> failed;
+    PtrLookupFn lookup = [&]() -> PtrResult {
+        PtrResult p;
+        if (r.given) {
+            p.status = PtrStatus::Confirmed;
+            p.name = ptr;
+            p.names = {ptr};
+            p.detail = "given with --ptr";
+            return p;
+        }
         if (!k.resolver) {
             auto resolver = Resolver::create(resolver_options(k.config.dns));
-            if (!resolver) return resolver.error();
+            if (!resolver) {
+                failed = resolver.error();
+                throw std::runtime_error(resolver.error().to_string());
+            }
             k.resolver = std::move(*resolver);
         }
-        c.ptr = k.resolver->lookup(client);
-        c.looked_up = true;
-    }
-    c.verdict = k.classifier->classify(client, c.ptr);
-    if (!exempt.empty()) {
-        // The milter never judges an exempt client; show what it would have been.
-        c.verdict.evidence = "exempt (" + exempt +
-                             "); without the exemption: " + std::string(to_string(c.verdict.cls)) +
-                             ", " + c.verdict.evidence;
-        c.verdict.cls = ClientClass::Allowlisted;
-    }
-    r.action = exempt.empty() ? policy.action_for(c, &r.why) : Action::Accept;
-    if (!exempt.empty()) r.why = "exempt: " + exempt;
-    if (r.action == Action::Reject || r.action == Action::Tempfail) {
-        auto reply = policy.reply_for(r.action, c, &client);
-        r.reply = reply.rcode + " " + reply.xcode + " " + reply.plain_text;
-    }
+        return k.resolver->lookup(client);
+    };
+    ClientFacts facts;
+    facts.connect.client = client;
+    facts.connect.client_port = 40000;
+    facts.connect.hostname = "[" + client.to_string() + "]";
+    facts.connect.daemon_name = o.daemon_name;
+    facts.connect.daemon_port = o.daemon_port;
+    facts.helo = o.helo;
+    facts.sender = o.sender;
+    if (!o.auth.empty()) facts.auth = o.auth;
+    facts.recipients = o.recipients;
+    r.d = decide_client(k.policy, *k.classifier, facts, lookup, "check");
+    if (failed) return *failed; // no resolver is a usage error here, not a verdict
     return r;
 }
 
+nlohmann::json text_or_null(const std::string& s) {
+    return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
+}
+
+// The record's fields (what the milter would log) plus the classification's
+// evidence, which the record keeps only in short.
 nlohmann::json to_json(const CheckResult& r) {
-    const Classified& c = r.c;
-    const Verdict& v = c.verdict;
+    const DecisionRecord& rec = r.d.record;
+    const Classified* c = r.d.classified ? &*r.d.classified : nullptr;
+    const Verdict v = c ? c->verdict : Verdict{};
     nlohmann::json j = {
         {"ip", r.client.to_string()},
-        {"ptr", c.ptr.name.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.ptr.name)},
-        {"ptr_status", to_string(c.ptr.status)},
-        {"class", to_string(v.cls)},
-        {"isp", v.isp.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.isp)},
-        {"rule", v.rule.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.rule)},
-        {"feed", v.feed.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.feed)},
+        {"ptr", text_or_null(rec.ptr)},
+        {"ptr_status", rec.ptr_status},
+        {"class", rec.cls},
+        {"isp", text_or_null(v.isp)},
+        {"rule", text_or_null(v.rule)},
+        {"feed", text_or_null(v.feed)},
         {"source", v.file.empty() ? nlohmann::json(nullptr)
                                   : nlohmann::json{{"file", v.file}, {"line", v.line}}},
-        {"action", to_string(r.action)},
-        {"action_reason", r.why},
-        {"evidence", v.evidence},
-        {"fcrdns", fcrdns_word(c.ptr, r.given)},
+        {"action", to_string(rec.action)},
+        {"action_reason", rec.reason},
+        {"stage", rec.stage},
+        {"dry_run", rec.dry_run},
+        {"evidence", c ? v.evidence : rec.reason},
+        {"fcrdns", c && c->looked_up ? fcrdns_word(c->ptr, r.given) : "none"},
     };
-    if (!r.reply.empty()) j["reply"] = r.reply;
-    if (!v.weighed.empty() || v.cls == ClientClass::Generic) {
+    if (rec.would) j["would"] = to_string(*rec.would);
+    if (rec.refused_before_auth) j["refused_before_auth"] = to_string(*rec.refused_before_auth);
+    if (!rec.reply.empty()) j["reply"] = rec.reply;
+    if (!v.weighed.empty() || (c && v.cls == ClientClass::Generic)) {
         nlohmann::json list = nlohmann::json::array();
         for (const auto& e : v.weighed)
             list.push_back({{"token", e.token},
@@ -175,43 +190,55 @@ nlohmann::json to_json(const CheckResult& r) {
         j["generic"] = {{"evidence", list}, {"score", v.score}};
     }
     if (!v.result.empty()) j["result"] = v.result;
-    if (c.looked_up) {
-        j["dns_ms"] = double(c.ptr.elapsed.count()) / 1000.0;
-        j["ptr_names"] = c.ptr.names;
-        if (!c.ptr.detail.empty()) j["dns_detail"] = c.ptr.detail;
-        j["from_cache"] = c.ptr.from_cache;
+    if (c && c->looked_up && !r.given) {
+        j["dns_ms"] = double(c->ptr.elapsed.count()) / 1000.0;
+        j["ptr_names"] = c->ptr.names;
+        if (!c->ptr.detail.empty()) j["dns_detail"] = c->ptr.detail;
+        j["from_cache"] = c->ptr.from_cache;
     }
     return j;
 }
 
 void print_text(const CheckResult& r) {
-    const Classified& c = r.c;
-    const Verdict& v = c.verdict;
+    const DecisionRecord& rec = r.d.record;
+    const Classified* c = r.d.classified ? &*r.d.classified : nullptr;
     std::cout << fmt::format("ip:       {}\n", r.client.to_string());
-    std::cout << fmt::format("ptr:      {} ({}{})\n", c.ptr.name.empty() ? "-" : c.ptr.name,
-                             to_string(c.ptr.status),
-                             c.ptr.detail.empty() ? "" : ", " + c.ptr.detail);
-    if (c.looked_up)
+    if (c)
+        std::cout << fmt::format("ptr:      {} ({}{})\n", c->ptr.name.empty() ? "-" : c->ptr.name,
+                                 to_string(c->ptr.status),
+                                 c->ptr.detail.empty() ? "" : ", " + c->ptr.detail);
+    else
+        std::cout << "ptr:      - (not looked up)\n";
+    if (c && c->looked_up && !r.given)
         std::cout << fmt::format(
-            "dns:      {:.1f} ms, names: {}\n", double(c.ptr.elapsed.count()) / 1000.0,
-            c.ptr.names.empty() ? "-" : fmt::format("{}", fmt::join(c.ptr.names, " ")));
-    std::cout << fmt::format("class:    {}\n", to_string(v.cls));
-    if (!v.isp.empty()) std::cout << fmt::format("isp:      {}\n", v.isp);
-    if (!v.rule.empty()) std::cout << fmt::format("rule:     {}\n", v.rule);
-    if (!v.feed.empty()) std::cout << fmt::format("feed:     {}\n", v.feed);
-    if (!v.file.empty()) std::cout << fmt::format("source:   {}:{}\n", v.file, v.line);
-    if (!v.result.empty()) std::cout << fmt::format("result:   {}\n", v.result);
-    std::cout << fmt::format("evidence: {}\n", v.evidence);
-    if (!v.weighed.empty()) {
-        std::cout << "weighed:\n";
-        for (const auto& e : v.weighed)
-            std::cout << fmt::format("  {:>5}  {:<24} {:<14} at {}\n",
-                                     e.veto ? std::string("veto") : fmt::format("+{}", e.weight),
-                                     e.token, e.kind, e.at);
-        std::cout << fmt::format("  {:>5}  total\n", v.score);
+            "dns:      {:.1f} ms, names: {}\n", double(c->ptr.elapsed.count()) / 1000.0,
+            c->ptr.names.empty() ? "-" : fmt::format("{}", fmt::join(c->ptr.names, " ")));
+    std::cout << fmt::format("class:    {}\n", rec.cls);
+    if (c) {
+        const Verdict& v = c->verdict;
+        if (!v.isp.empty()) std::cout << fmt::format("isp:      {}\n", v.isp);
+        if (!v.rule.empty()) std::cout << fmt::format("rule:     {}\n", v.rule);
+        if (!v.feed.empty()) std::cout << fmt::format("feed:     {}\n", v.feed);
+        if (!v.file.empty()) std::cout << fmt::format("source:   {}:{}\n", v.file, v.line);
+        if (!v.result.empty()) std::cout << fmt::format("result:   {}\n", v.result);
+        std::cout << fmt::format("evidence: {}\n", v.evidence);
+        if (!v.weighed.empty()) {
+            std::cout << "weighed:\n";
+            for (const auto& e : v.weighed)
+                std::cout << fmt::format("  {:>5}  {:<24} {:<14} at {}\n",
+                                         e.veto ? std::string("veto")
+                                                : fmt::format("+{}", e.weight),
+                                         e.token, e.kind, e.at);
+            std::cout << fmt::format("  {:>5}  total\n", v.score);
+        }
     }
-    std::cout << fmt::format("action:   {} ({})\n", to_string(r.action), r.why);
-    if (!r.reply.empty()) std::cout << fmt::format("reply:    {}\n", r.reply);
+    std::cout << fmt::format("action:   {} ({}) at {}\n", to_string(rec.action), rec.reason,
+                             rec.stage);
+    if (rec.would)
+        std::cout << fmt::format("would:    {} (dry run: nothing enforced)\n",
+                                 to_string(*rec.would));
+    if (!rec.reply.empty())
+        std::cout << fmt::format("reply:    {}{}\n", rec.reply, rec.dry_run ? " (not sent)" : "");
 }
 
 int fail(const std::string& why) {
@@ -224,7 +251,7 @@ int run_check(const CheckOptions& o) {
     if (!client) return fail("not an IP address: " + o.ip);
     auto checker = make_checker(o);
     if (!checker) return fail(checker.error().to_string());
-    auto r = check_one(*checker, *client, o.ptr);
+    auto r = check_one(*checker, o, *client, o.ptr);
     if (!r) return fail(r.error().to_string());
     if (o.json)
         std::cout << to_json(*r).dump(-1, ' ', false, kReplaceInvalidUtf8) << "\n";
@@ -262,7 +289,7 @@ int run_batch(const CheckOptions& o) {
             error = "expected \"IP [PTR]\", found more words";
         else if (auto client = IpAddress::parse(ip); !client)
             error = "not an IP address: " + ip;
-        else if (auto r = check_one(*checker, *client, ptr); !r)
+        else if (auto r = check_one(*checker, o, *client, ptr); !r)
             error = r.error().to_string();
         else {
             std::cout << to_json(*r).dump(-1, ' ', false, kReplaceInvalidUtf8) << "\n";
@@ -295,6 +322,16 @@ void add_check_command(CLI::App& app, int& exit_code) {
                     "replaces the config's rules");
     cmd->add_option("--dns", opts->dns, "Name server HOST[:PORT] or [V6]:PORT; repeatable");
     cmd->add_flag("--json", opts->json, "One JSON object instead of text");
+    cmd->add_option("--helo", opts->helo, "HELO name of the session")->capture_default_str();
+    cmd->add_option("--from", opts->sender, "MAIL FROM address")->capture_default_str();
+    cmd->add_option("--rcpt", opts->recipients, "RCPT TO address; repeatable")
+        ->capture_default_str();
+    cmd->add_option("--auth", opts->auth,
+                    "SMTP AUTH login ({auth_authen}): what an authenticated session gets");
+    cmd->add_option("--daemon-name", opts->daemon_name,
+                    "MTA's {daemon_name} (e.g. ORIGINATING for Postfix submission)");
+    cmd->add_option("--daemon-port", opts->daemon_port, "Port the client connected to")
+        ->capture_default_str();
     auto* batch = cmd->add_option("--batch", opts->batch,
                                   "Judge many clients: FILE (or - for stdin) of \"IP [PTR]\" "
                                   "lines, one --json line out per name");

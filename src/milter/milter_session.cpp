@@ -12,6 +12,7 @@
 
 #include "milter_runtime.hpp"
 
+#include "ip25b/client_decision.hpp"
 #include "ip25b/metrics.hpp"
 
 #include <netinet/in.h>
@@ -140,18 +141,8 @@ PtrResult wait_lookup(Conn& c) {
 
 ClassifyFn classify_for(Conn& c) {
     return [&c]() {
-        if (!c.client) throw std::runtime_error("no client address to classify");
-        Classified out;
-        if (c.address_verdict) {
-            out.ptr.status = PtrStatus::NoPtr;
-            out.ptr.detail = "not looked up: decided by address";
-            out.verdict = *c.address_verdict;
-            return out;
-        }
-        out.ptr = wait_lookup(c);
-        out.looked_up = true;
-        out.verdict = c.rt->classifier->classify(*c.client, out.ptr);
-        return out;
+        return classify_client(*c.rt->classifier, c.client, c.address_verdict,
+                               [&c] { return wait_lookup(c); });
     };
 }
 
