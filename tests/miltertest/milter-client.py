@@ -5,7 +5,10 @@ miltertest reports only the reply code of a step (SMFIR_REPLYCODE), not the
 text a milter set with smfi_setreply, so this small client plays an MTA for
 one session and prints each step's reply: "rcpt y 550 5.7.1 <text>".
 
-usage: milter-client.py [--xclient-proxy PROXY_IP] HOST PORT CLIENT_IP SENDER RCPT [RCPT...]
+usage: milter-client.py [--xclient-proxy PROXY_IP] [--auth LOGIN] [--daemon-port PORT]
+                        HOST PORT CLIENT_IP SENDER RCPT [RCPT...]
+--auth sends {auth_authen} with MAIL FROM, as an MTA does after SMTP AUTH;
+--daemon-port is the port the client connected to (default 25).
 With --xclient-proxy the session starts as Postfix does for XCLIENT: a first
 milter session for the proxy's own address (connect, HELO, quit), then the
 real client's session on a new milter connection. (libmilter accepts
@@ -49,10 +52,10 @@ def reply_text(cmd, data):
     return cmd.decode()
 
 
-def connect(sock, ip, proto, label):
+def connect(sock, ip, proto, label, daemon_port="25"):
     addr = ipaddress.ip_address(ip)
     family = b"4" if addr.version == 4 else b"6"
-    send(sock, b"D", b"C" + b"{daemon_name}\0smtpd\0{daemon_port}\0" + b"25\0")
+    send(sock, b"D", b"C" + b"{daemon_name}\0smtpd\0{daemon_port}\0" + daemon_port.encode() + b"\0")
     send(sock, b"C", f"[{ip}]".encode() + b"\0" + family + struct.pack("!H", 40000)
          + str(addr).encode() + b"\0")
     print(label + "connect", reply_text(*recv(sock)))
@@ -63,9 +66,10 @@ def connect(sock, ip, proto, label):
 
 def main():
     args = sys.argv[1:]
-    proxy = None
-    if args[:1] == ["--xclient-proxy"]:
-        proxy, args = args[1], args[2:]
+    opts = {"--xclient-proxy": None, "--auth": None, "--daemon-port": "25"}
+    while args[:1] and args[0] in opts:
+        opts[args[0]], args = args[1], args[2:]
+    proxy = opts["--xclient-proxy"]
     host, port, client, sender, *rcpts = args
     if host not in ("127.0.0.1", "::1"):
         raise SystemExit("loopback only")
@@ -85,8 +89,9 @@ def main():
         send(sock, b"Q")
         sock.close()
     sock, proto = negotiate()
-    connect(sock, client, proto, "")
-    send(sock, b"D", b"M" + b"i\0QCLIENT\0")
+    connect(sock, client, proto, "", opts["--daemon-port"])
+    auth = b"{auth_authen}\0" + opts["--auth"].encode() + b"\0" if opts["--auth"] else b""
+    send(sock, b"D", b"M" + auth + b"i\0QCLIENT\0")
     send(sock, b"M", f"<{sender}>".encode() + b"\0")
     print("mail", reply_text(*recv(sock)))
     for r in rcpts:
