@@ -67,6 +67,9 @@ class Classifier {
     std::string summary() const;
     // Every file read (own rules first, then the rule sources), with its rule count.
     const std::vector<std::pair<std::string, size_t>>& files() const;
+    // Lines of Postfix tables skipped as postmap skips them (file:line: reason):
+    // the set loads without them, and whoever loaded it must say so.
+    const std::vector<Error>& warnings() const;
 
     ~Classifier();
 

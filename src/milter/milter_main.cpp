@@ -255,7 +255,10 @@ std::optional<Error> check_rules(const Config& config, std::string* summary = nu
     if (auto e = lint_verdict(config.rules)) return e;
     auto classifier = Classifier::load(config.rules);
     if (!classifier) return classifier.error();
-    if (summary) *summary = classifier.value()->summary();
+    if (summary) { // -n: the start-up check logs them when it builds the runtime
+        *summary = classifier.value()->summary();
+        log_table_warnings(*classifier.value());
+    }
     return std::nullopt;
 }
 

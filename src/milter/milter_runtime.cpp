@@ -59,6 +59,18 @@ std::optional<Error> lint_verdict(const ClassifierConfig& rules) {
     return std::nullopt;
 }
 
+void log_table_warnings(const Classifier& classifier) {
+    // Postfix logs each skipped table line when it opens the table; so does the
+    // daemon, at every load, bounded so a hostile table cannot flood the log.
+    constexpr size_t kShown = 20;
+    const auto& warnings = classifier.warnings();
+    for (size_t i = 0; i < warnings.size() && i < kShown; ++i)
+        spdlog::warn("{} (line skipped)", warnings[i].to_string());
+    if (warnings.size() > kShown)
+        spdlog::warn("... and {} more skipped table lines; `ip25b lint` lists them all",
+                     warnings.size() - kShown);
+}
+
 namespace {
 
 Expected<std::shared_ptr<const Runtime>>
@@ -82,6 +94,7 @@ assemble_runtime(const Overrides& o, const std::shared_ptr<const Runtime>& previ
     auto classifier = Classifier::load(rt->config.rules);
     if (!classifier) return classifier.error();
     rt->classifier = classifier.value();
+    log_table_warnings(*rt->classifier);
     rt->policy = std::make_shared<const Policy>(rt->config.policy);
 
     if (previous && same_dns(previous->config.dns, rt->config.dns)) {

@@ -49,6 +49,9 @@ Expected<Config> read_config(const Overrides& o);
 // naming file:line, with a count of the others; nullopt when clean.
 std::optional<Error> lint_verdict(const ClassifierConfig& rules);
 
+// Logs (warn) the Postfix-table lines the loaded set skipped, as postmap does.
+void log_table_warnings(const Classifier& classifier);
+
 // Builds a complete Runtime. `previous` (may be null) lends what need not be
 // rebuilt: the resolver and its cache when [dns] is unchanged, the decision
 // log when its settings are unchanged (it is reopened instead, for rotation).

@@ -29,6 +29,7 @@ struct Classifier::Impl {
     std::optional<GenericDetector> generic;
     size_t files = 0;
     std::vector<std::pair<std::string, size_t>> file_rules;
+    std::vector<Error> warnings;
 };
 
 Classifier::Classifier() : impl_(std::make_unique<Impl>()) {}
@@ -37,7 +38,7 @@ Classifier::~Classifier() = default;
 // Loads the sources in order into one rule list and compiles it.
 static Expected<std::optional<Matcher>>
 build_matcher(const std::vector<std::string>& specs, size_t& files,
-              std::vector<std::pair<std::string, size_t>>& file_rules,
+              std::vector<std::pair<std::string, size_t>>& file_rules, std::vector<Error>& warnings,
               GenericDetectorConfig* zones) {
     if (specs.empty()) return std::optional<Matcher>();
     std::vector<Rule> all;
@@ -45,6 +46,7 @@ build_matcher(const std::vector<std::string>& specs, size_t& files,
         auto source = load_rule_source(spec);
         if (!source) return source.error();
         files += source->files.size();
+        warnings.insert(warnings.end(), source->warnings.begin(), source->warnings.end());
         for (const auto& f : source->files) {
             size_t n = 0;
             for (const auto& r : source->rules)
@@ -68,13 +70,15 @@ build_matcher(const std::vector<std::string>& specs, size_t& files,
 Expected<std::shared_ptr<const Classifier>> Classifier::load(const ClassifierConfig& config) {
     std::shared_ptr<Classifier> c(new Classifier());
     c->impl_->config = config;
-    auto self = build_matcher(config.self_rules, c->impl_->files, c->impl_->file_rules, nullptr);
+    auto self = build_matcher(config.self_rules, c->impl_->files, c->impl_->file_rules,
+                              c->impl_->warnings, nullptr);
     if (!self) return self.error();
     c->impl_->self_rules = std::move(self.value());
     GenericDetectorConfig gc;
     gc.threshold = config.generic_threshold;
     gc.hosting_files = config.hosting_domains;
-    auto rules = build_matcher(config.rules, c->impl_->files, c->impl_->file_rules, &gc);
+    auto rules =
+        build_matcher(config.rules, c->impl_->files, c->impl_->file_rules, c->impl_->warnings, &gc);
     if (!rules) return rules.error();
     size_t count = 0;
     for (const auto& [file, n] : c->impl_->file_rules)
@@ -255,6 +259,10 @@ Verdict Classifier::classify(const IpAddress& client, const PtrResult& ptr) cons
 
 const std::vector<std::pair<std::string, size_t>>& Classifier::files() const {
     return impl_->file_rules;
+}
+
+const std::vector<Error>& Classifier::warnings() const {
+    return impl_->warnings;
 }
 
 std::string Classifier::summary() const {
