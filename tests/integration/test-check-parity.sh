@@ -12,47 +12,24 @@
 #      and reply;
 #   3. `ip25b check -c CONF` with the same facts.
 # Class, action and reply must be identical, byte for byte.
-set -euo pipefail
-
-build=${IP25B_BUILD_DIR:?set IP25B_BUILD_DIR}
-src=${IP25B_SOURCE_DIR:?set IP25B_SOURCE_DIR}
-milter=$build/ip25b-milter
-ip25b=$build/ip25b
+. "$(dirname "$0")/../lib/e2e.sh"
+src=$E2E_SOURCE_DIR
+milter=$E2E_BUILD_DIR/ip25b-milter
+ip25b=$E2E_BUILD_DIR/ip25b
 scripts=$src/tests/miltertest
 data=$src/tests/data/parity
-missing() {
-    echo "SKIP: $*"
-    [ "${CI:-}" = true ] && { echo "FAIL: CI=true and a component is missing"; exit 1; }
-    exit 77
-}
-command -v miltertest >/dev/null || missing "miltertest not installed (package miltertest)"
-command -v nsd >/dev/null || [ -x /usr/sbin/nsd ] || missing "nsd not installed (package nsd)"
-[ -x "$milter" ] && [ -x "$ip25b" ] || { echo "FAIL: $milter or $ip25b not built"; exit 1; }
-
-work=$(mktemp -d /tmp/ip25b-parity.XXXXXX)
+command -v miltertest >/dev/null || e2e_skip "miltertest not installed (package miltertest)"
+command -v nsd >/dev/null || [ -x /usr/sbin/nsd ] || e2e_skip "nsd not installed (package nsd)"
+[ -x "$milter" ] && [ -x "$ip25b" ] || e2e_skip "$milter or $ip25b not built"
+work=$E2E_WORK
 # shellcheck source=../lib/dns-server.sh
 source "$src/tests/lib/dns-server.sh"
-milter_pid=
-cleanup() {
-    local rc=$?
-    set +e
-    if [ -n "$milter_pid" ]; then
-        kill -TERM "$milter_pid" 2>/dev/null
-        for _ in $(seq 100); do kill -0 "$milter_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$milter_pid" 2>/dev/null
-        wait "$milter_pid" 2>/dev/null
-    fi
-    dns_server_stop
-    rm -rf "$work"
-    exit "$rc"
-}
-trap cleanup EXIT
+e2e_on_exit dns_server_stop
 
 dns_port=$(dns_free_port)
 dns_server_start "$work" "$dns_port" "$data/127.rev.zone" "$data/ocn.ne.jp.zone" \
     "$data/example-isp.net.zone" "$data/amazonaws.com.zone" "$data/google.com.zone" \
-    "$data/test.zone" servfail:broken.test || { echo "FAIL: DNS server did not start"; exit 1; }
-milter_port=$(dns_free_port)
+    "$data/test.zone" servfail:broken.test || { not_ok "NSD did not start"; e2e_finish; exit 1; }
 log=$work/decisions.jsonl
 # The shipped rules, as contrib/ip25b.conf loads them; loopback is not exempt
 # here except 127.0.3.0/24, so the clients can be 127.x addresses.
@@ -73,18 +50,10 @@ dns_failure = "tempfail"
 [log]
 json_file = "$log"
 syslog = false
-[milter]
-socket = "inet:$milter_port@127.0.0.1"
 CONF
 
-"$milter" -f -c "$work/ip25b.conf" >"$work/milter.log" 2>&1 &
-milter_pid=$!
-for _ in $(seq 600); do
-    grep -q "listening on" "$work/milter.log" 2>/dev/null && break
-    kill -0 "$milter_pid" 2>/dev/null || { cat "$work/milter.log"; echo "FAIL: milter exited"; exit 1; }
-    sleep 0.1
-done
-grep -q "listening on" "$work/milter.log" || { echo "FAIL: milter not listening after 60 s"; exit 1; }
+milter_start "$work/ip25b.conf" || { not_ok "the milter did not start"; e2e_finish; exit 1; }
+milter_port=$MILTER_PORT
 
 # name  ip  daemon_port  auth  expected class (a guard that the table means what it says)
 cases=$(
@@ -104,12 +73,6 @@ submission    127.0.1.1  587  -      exempt
 TABLE
 )
 
-pass=0
-fails=0
-fail() {
-    echo "FAIL: $*"
-    fails=$((fails + 1))
-}
 while read -r name ip dport auth want_class; do
     [ -n "$name" ] || continue
     a=${auth/#-/}
@@ -117,21 +80,21 @@ while read -r name ip dport auth want_class; do
     # 1. miltertest
     timeout 60 miltertest -D socket="inet:$milter_port@127.0.0.1" -D dir="$scripts" -D ip="$ip" \
         -D port="$dport" -D auth="$a" -D qid="$qid" -s "$scripts/parity.lua" >"$work/$name.mt" 2>&1 ||
-        { cat "$work/$name.mt"; fail "$name: miltertest"; continue; }
+        { cat "$work/$name.mt"; not_ok "$name: miltertest"; continue; }
     mt=$(sed -n 's/^.*RESULT //p' "$work/$name.mt")
     # 2. the wire text and the record
     client_args=(--daemon-port "$dport")
     [ -n "$a" ] && client_args+=(--auth "$a")
     python3 "$scripts/milter-client.py" "${client_args[@]}" 127.0.0.1 "$milter_port" "$ip" \
         sender@example.net postmaster@example.org >"$work/$name.wire" 2>&1 ||
-        { cat "$work/$name.wire"; fail "$name: milter-client"; continue; }
+        { cat "$work/$name.wire"; not_ok "$name: milter-client"; continue; }
     wire=$(sed -n 's/^rcpt y //p' "$work/$name.wire")
     # 3. ip25b check with the same facts
     check_args=(-c "$work/ip25b.conf" --ip "$ip" --daemon-port "$dport" --helo client.example
         --from sender@example.net --rcpt postmaster@example.org --json)
     [ -n "$a" ] && check_args+=(--auth "$a")
     "$ip25b" check "${check_args[@]}" >"$work/$name.check" 2>&1 ||
-        { cat "$work/$name.check"; fail "$name: ip25b check"; continue; }
+        { cat "$work/$name.check"; not_ok "$name: ip25b check"; continue; }
     # The record is written at xxfi_close, a moment after miltertest is gone.
     rec=
     for _ in $(seq 50); do
@@ -163,11 +126,10 @@ print("; ".join(problems) if problems else f"ok {check['class']} {check['action'
 PY
     )
     case "$verdict" in
-    ok*) pass=$((pass + 1)); echo "ok   - $name: ${verdict#ok }" ;;
-    *) fail "$name: $verdict" ;;
+    ok*) ok "$name: ${verdict#ok }" ;;
+    *) not_ok "$name: $verdict" ;;
     esac
 done <<<"$cases"
 
-[ "$pass" -eq 12 ] || fail "expected 12 cases, $pass passed"
-echo "$pass passed, $fails failed"
-[ "$fails" -eq 0 ]
+[ "$E2E_PASS" -eq 12 ] || not_ok "expected 12 cases to pass, $E2E_PASS did"
+e2e_finish

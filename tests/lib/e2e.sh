@@ -91,14 +91,22 @@ milter_start() {
     [ -x "$bin" ] || { echo "milter_start: $bin is not built" >&2; return 1; }
     MILTER_PORT=${MILTER_PORT:-$(free_port)}
     MILTER_OUT=$E2E_WORK/milter.out
+    local served i
+    served=$(grep -c "listening on" "$MILTER_OUT" 2>/dev/null || true)
     "$bin" -f -c "$conf" -p "inet:$MILTER_PORT@127.0.0.1" "$@" >>"$MILTER_OUT" 2>&1 &
     MILTER_PID=$!
     # Loading and linting every shipped rule takes seconds under the sanitizers.
-    if ! wait_port 127.0.0.1 "$MILTER_PORT" 90; then
-        echo "milter_start: the milter does not listen:" >&2
-        tail -n 30 "$MILTER_OUT" >&2
-        return 1
-    fi
+    # The socket accepts connections before the rule set is built; libmilter
+    # answers only once it serves, which the milter logs as "listening on".
+    for ((i = 0; i < 900; i++)); do
+        [ "$(grep -c "listening on" "$MILTER_OUT" 2>/dev/null || true)" -gt "${served:-0}" ] &&
+            wait_port 127.0.0.1 "$MILTER_PORT" 10 && return 0
+        kill -0 "$MILTER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "milter_start: the milter does not serve:" >&2
+    tail -n 30 "$MILTER_OUT" >&2
+    return 1
 }
 # milter_reload: SIGUSR1, then wait (bounded) until the milter reports the
 # outcome; returns 0 when the new set is in force, 1 when it kept the old.
