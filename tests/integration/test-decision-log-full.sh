@@ -32,10 +32,13 @@ head -c $((96 * 1024)) /dev/zero >"$disk/filler"
 
 # --- syslog: a listener on a private /dev/log (/dev rebuilt from bind mounts)
 mkdir -p "$w/dev"
+devs=()
 for n in null zero full random urandom tty; do
     [ -e "/dev/$n" ] || continue
-    touch "$w/dev/$n" && mount --bind "/dev/$n" "$w/dev/$n"
+    touch "$w/dev/$n" && mount --bind "/dev/$n" "$w/dev/$n" && devs+=("$w/dev/$n")
 done
+# (only this namespace sees them; unmounted before the work dir is removed)
+e2e_on_exit 'umount -l ${devs[*]}'
 ln -s /proc/self/fd "$w/dev/fd"
 ln -s /proc/self/fd/0 "$w/dev/stdin"
 ln -s /proc/self/fd/1 "$w/dev/stdout"
@@ -54,6 +57,7 @@ syslogd=$!
 e2e_on_exit "stop_pid $syslogd"
 for ((i = 0; i < 50; i++)); do [ -S "$w/dev/log" ] && break; sleep 0.1; done
 mount --rbind "$w/dev" /dev || { not_ok "private /dev"; e2e_finish; exit 1; }
+e2e_on_exit "umount -R -l /dev"
 logger -u /dev/log "probe" 2>/dev/null || python3 -c 'import syslog; syslog.syslog("probe")'
 wait_file_grep "$w/syslog.txt" probe 5 && ok "syslog listener on the private /dev/log" ||
     not_ok "syslog listener gets nothing"
@@ -80,6 +84,8 @@ listen = "127.0.0.1:$metrics_port"
 TOML
 DECISIONS=$disk/decisions.jsonl
 milter_start "$conf" || { not_ok "milter starts"; e2e_finish; exit 1; }
+# The port accepts before the rules are loaded; sessions are served from this line on.
+wait_file_grep "$MILTER_OUT" 'listening on' 300 || { not_ok "milter serves"; e2e_finish; exit 1; }
 ok "milter started, decision log on a 256 KiB tmpfs"
 
 # check_whole FILE: every line one whole JSON record; prints the count
@@ -155,6 +161,27 @@ PY
 )
 [ "$sum" -le "$lost" ] && ok "the lines account for $sum of $lost drops so far (the rest since the last line)" ||
     not_ok "the lines count $sum drops, more than $lost lost"
+
+# --- still full 10 s later: one "still not writable" line, with the count
+now=$(date +%s)
+[ "$now" -lt $((t1 + 10)) ] && sleep $((t1 + 10 - now))
+before=$(grep -c 'still not writable' "$MILTER_OUT")
+if python3 "$E2E_SOURCE_DIR/tests/lib/milter-client.py" flood --port "$MILTER_PORT" \
+    --count 10 --net 10.3.0.0 --concurrency 1 >"$w/flood3.txt" 2>&1; then
+    ok "10 more sessions answered, the disk still full"
+else not_ok "sessions failed with the disk still full"; cat "$w/flood3.txt"; fi
+for ((i = 0; i < 50; i++)); do
+    [ "$(grep -c 'still not writable' "$MILTER_OUT")" -gt "$before" ] && break
+    sleep 0.1
+done
+sleep 0.5 # the other nine records, dropped without a line
+[ "$(grep -c 'still not writable' "$MILTER_OUT")" -eq $((before + 1)) ] &&
+    ok "after 10 s one 'still not writable' line, the next nine drops silent" ||
+    not_ok "$(($(grep -c 'still not writable' "$MILTER_OUT") - before)) 'still not writable' lines for 10 drops"
+expect "it counts every drop since the failure" "$MILTER_OUT" \
+    "error: decision log .* still not writable \(No space left on device\): [0-9]+ more records dropped, $((lost + 1)) since it failed"
+expect "syslog: still not writable" "$w/syslog.txt" "still not writable .* $((lost + 1)) since it failed"
+lost=$((lost + 10))
 
 # --- space comes back
 rm -f "$disk/filler"
