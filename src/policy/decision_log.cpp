@@ -97,7 +97,9 @@ struct Append {
 // file exactly as if the record had never been tried: every line stays one
 // complete JSON object for `ip25b report`, jq and the like, nothing is glued
 // onto a fragment, and a later append lands on a fresh line with no state
-// to carry. The offset is exact even under O_APPEND: after each write the
+// to carry, and it costs nothing until a write fails (reserving the space
+// first with fallocate(2) would cost a call per record and is not supported
+// everywhere). The offset is exact even under O_APPEND: after each write the
 // descriptor's offset is the end of the bytes that write put in. It is cut
 // only when those bytes are contiguous and still the end of the file (fstat),
 // so a record another process appended meanwhile is never cut; writers in
