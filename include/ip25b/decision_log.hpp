@@ -7,6 +7,16 @@
 // Each record is written and flushed before write() returns, so nothing is
 // lost when the daemon reloads or stops; reopen() re-creates the file after
 // log rotation (SIGUSR1).
+//
+// The file holds whole records or none: when a write fails half-way (ENOSPC,
+// EIO, a file-size limit) the partial bytes are cut off again, so every line
+// is one complete JSON object and the next record never glues onto a torn
+// one. A record that cannot be written is dropped and counted (stats(), the
+// metrics' records_dropped), and the failure is said loudly on stderr and to
+// syslog (LOG_MAIL, whatever log.syslog says): the first at once, then at
+// most one line per alarm_interval with the number dropped since, and one
+// line "writable again after N dropped records" when writes succeed again.
+// A session never waits for or fails because of the log.
 #pragma once
 
 #include "ip25b/action.hpp"
@@ -63,6 +73,8 @@ struct DecisionLogConfig {
     bool syslog = true;    // short line to LOG_MAIL
     std::string ident = "ip25b-milter";
     bool stderr_copy = false; // also print the short line on stderr (foreground runs)
+    // Least time between two "still failing" lines while records are dropped.
+    std::chrono::milliseconds alarm_interval{10000};
 };
 
 class DecisionLog {
@@ -71,7 +83,8 @@ class DecisionLog {
     static Expected<std::shared_ptr<DecisionLog>> open(const DecisionLogConfig& config);
 
     // Thread-safe; the JSON line is flushed to the kernel before returning.
-    // False when the JSON line could not be written (the reason goes to syslog).
+    // False when the JSON line could not be written: the record is dropped
+    // whole, counted, and the failure reported (see the top of this file).
     bool write(const DecisionRecord& record);
     // Closes and re-opens the JSON file under the same name (log rotation).
     // On failure the old descriptor stays in use and the error is returned.
@@ -79,6 +92,14 @@ class DecisionLog {
 
     const DecisionLogConfig& config() const;
     ~DecisionLog();
+
+    // Records this log wrote to / dropped from its JSON file; writable is
+    // false from a failed write until the next one that succeeds.
+    struct Stats {
+        uint64_t written = 0, dropped = 0;
+        bool writable = true;
+    };
+    Stats stats() const;
 
     // The record as one JSON object / the short syslog line (exposed for tests).
     static std::string to_json(const DecisionRecord& record);

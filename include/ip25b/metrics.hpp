@@ -65,6 +65,9 @@ class Metrics {
     void error(MetricError e) {
         errors_[static_cast<size_t>(e)].fetch_add(1, std::memory_order_relaxed);
     }
+    // The outcome of one DecisionLog::write(): false counts a dropped record
+    // (and a LogWrite error) and marks the log not writable until a write succeeds.
+    void decision_log_write(bool written);
     void rules_loaded(RuleSetInfo info);
 
     struct Snapshot {
@@ -81,6 +84,8 @@ class Metrics {
         uint64_t dns_count = 0;
         double dns_sum_seconds = 0;
         std::array<uint64_t, kMetricErrors> errors{};
+        uint64_t log_records_dropped = 0; // decision records not in the JSON file
+        bool log_writable = true;         // the last decision record was written
         RuleSetInfo rules;
         std::optional<ResolverStats> resolver; // filled by the caller
         double uptime_seconds = 0;
@@ -106,6 +111,8 @@ class Metrics {
     std::atomic<uint64_t> dns_buckets_[kDnsBucketsMs.size() + 1] = {};
     std::atomic<uint64_t> dns_count_{0}, dns_sum_us_{0};
     std::atomic<uint64_t> errors_[kMetricErrors] = {};
+    std::atomic<uint64_t> log_dropped_{0};
+    std::atomic<bool> log_writable_{true};
     mutable std::mutex rules_m_; // rule-set info changes only on (re)load
     RuleSetInfo rules_;
 };

@@ -56,6 +56,12 @@ std::string text_of(const nlohmann::json& j, bool rules) {
     for (const auto& [k, v] : j["errors"].items())
         out += fmt::format(" {}={}", k, v.get<uint64_t>());
     out += "\n";
+    if (j.contains("decision_log")) {
+        const auto& dl = j["decision_log"];
+        out += fmt::format("decision log: {}, {} records dropped\n",
+                           dl.value("writable", true) ? "writable" : "NOT WRITABLE",
+                           dl.value("records_dropped", 0));
+    }
     if (rules && rs.contains("file_list")) {
         out += "files:\n";
         for (const auto& f : rs["file_list"])

@@ -168,7 +168,7 @@ void write_record(Conn& c) {
     if (!c.reached_mail && !replied) return; // exempted probes and XCLIENT proxy sessions
     c.written = true;
     metrics().decision(rec);
-    if (!c.rt->log->write(rec)) metrics().error(MetricError::LogWrite);
+    metrics().decision_log_write(c.rt->log->write(rec));
 }
 
 void finish(SMFICTX* ctx, Conn* c) {

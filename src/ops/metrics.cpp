@@ -120,6 +120,13 @@ void Metrics::decision(const DecisionRecord& r) {
     if (r.cls == "error") error(MetricError::InternalError);
 }
 
+void Metrics::decision_log_write(bool written) {
+    log_writable_.store(written, relaxed);
+    if (written) return;
+    log_dropped_.fetch_add(1, relaxed);
+    error(MetricError::LogWrite);
+}
+
 void Metrics::rules_loaded(RuleSetInfo info) {
     std::lock_guard lock(rules_m_);
     rules_ = std::move(info);
@@ -142,6 +149,8 @@ Metrics::Snapshot Metrics::snapshot() const {
     s.dns_sum_seconds = static_cast<double>(dns_sum_us_.load(relaxed)) / 1e6;
     for (size_t e = 0; e < kMetricErrors; ++e)
         s.errors[e] = errors_[e].load(relaxed);
+    s.log_records_dropped = log_dropped_.load(relaxed);
+    s.log_writable = log_writable_.load(relaxed);
     {
         std::lock_guard lock(rules_m_);
         s.rules = rules_;
@@ -177,6 +186,7 @@ nlohmann::json Metrics::to_json(const Snapshot& s, bool with_rules) {
     for (size_t e = 0; e < kMetricErrors; ++e)
         errors[std::string(to_string(static_cast<MetricError>(e)))] = s.errors[e];
     j["errors"] = errors;
+    j["decision_log"] = {{"records_dropped", s.log_records_dropped}, {"writable", s.log_writable}};
     j["rule_set"] = {{"generation", s.rules.generation},
                      {"load_seconds", s.rules.load_seconds},
                      {"loaded_at", s.rules.loaded_at},
@@ -238,6 +248,12 @@ std::string Metrics::to_prometheus(const Snapshot& s) {
     for (size_t e = 0; e < kMetricErrors; ++e)
         out += fmt::format("ip25b_errors_total{{kind=\"{}\"}} {}\n",
                            to_string(static_cast<MetricError>(e)), s.errors[e]);
+    head("ip25b_decision_log_records_dropped_total", "counter",
+         "Decision records that could not be written to the JSON file (full disk, I/O error).");
+    out += fmt::format("ip25b_decision_log_records_dropped_total {}\n", s.log_records_dropped);
+    head("ip25b_decision_log_writable", "gauge",
+         "1 when the last decision record was written to the JSON file, 0 when it was dropped.");
+    out += fmt::format("ip25b_decision_log_writable {}\n", s.log_writable ? 1 : 0);
     head("ip25b_rule_set_generation", "gauge", "1 for the first rule set, +1 per reload.");
     out += fmt::format("ip25b_rule_set_generation {}\n", s.rules.generation);
     head("ip25b_rule_set_load_seconds", "gauge", "Time to load and check the rule set in force.");
@@ -273,6 +289,9 @@ std::string Metrics::to_text(const Snapshot& s) {
             errors += fmt::format("{}{}={}", errors.empty() ? "" : ", ",
                                   to_string(static_cast<MetricError>(e)), s.errors[e]);
     out += "; errors: " + (errors.empty() ? std::string("none") : errors);
+    if (s.log_records_dropped || !s.log_writable)
+        out += fmt::format("; decision log: {} records dropped{}", s.log_records_dropped,
+                           s.log_writable ? "" : ", not writable now");
     return out;
 }
 

@@ -96,3 +96,34 @@ BOOST_AUTO_TEST_CASE(milter_section_keys) {
     BOOST_TEST(load_config("/nonexistent/ip25b.conf").error().reason ==
                "cannot open config file: No such file or directory");
 }
+
+// Issue 10: a decision record the JSON file could not take is counted where
+// `ip25b status` and Prometheus show it, with whether the log is writable now.
+BOOST_AUTO_TEST_CASE(dropped_decision_records_are_shown) {
+    Metrics m;
+    auto s = m.snapshot();
+    BOOST_TEST(Metrics::to_prometheus(s).find("ip25b_decision_log_records_dropped_total 0\n") !=
+               std::string::npos);
+    BOOST_TEST(Metrics::to_text(s).find("decision log") == std::string::npos);
+    m.decision_log_write(true);
+    m.decision_log_write(false);
+    m.decision_log_write(false);
+    s = m.snapshot();
+    BOOST_TEST(s.log_records_dropped == 2u);
+    BOOST_TEST(!s.log_writable);
+    BOOST_TEST(s.errors[static_cast<size_t>(MetricError::LogWrite)] == 2u);
+    std::string prom = Metrics::to_prometheus(s);
+    BOOST_TEST(prom.find("ip25b_decision_log_records_dropped_total 2\n") != std::string::npos);
+    BOOST_TEST(prom.find("ip25b_decision_log_writable 0\n") != std::string::npos);
+    auto j = Metrics::to_json(s, false);
+    BOOST_TEST(j["decision_log"]["records_dropped"] == 2);
+    BOOST_TEST(j["decision_log"]["writable"] == false);
+    BOOST_TEST(Metrics::to_text(s).find("decision log: 2 records dropped, not writable now") !=
+               std::string::npos);
+    m.decision_log_write(true);
+    s = m.snapshot();
+    BOOST_TEST(s.log_writable);
+    BOOST_TEST(s.log_records_dropped == 2u);
+    BOOST_TEST(Metrics::to_prometheus(s).find("ip25b_decision_log_writable 1\n") !=
+               std::string::npos);
+}
