@@ -4,6 +4,7 @@
 #   - SIGTERM during the start's loads (the foreground check, then the first
 #     working set after the socket is open) stops at once, exit 0, pid file
 #     and socket removed;
+#   - SIGUSR1 during the first load is followed by one reload;
 #   - SIGTERM during a SIGUSR1 reload abandons it and stops at once;
 #   - with a session held open, SIGTERM drains (the milter waits for it, and
 #     stops when it ends); a second SIGTERM stops at once.
@@ -136,6 +137,60 @@ if [ -S "$w/a2.sock" ] && [ -s "$w/a2.pid" ] && ! grep -q 'listening on' "$w/a2.
     done
 else
     not_ok "no moment with socket and pid file but no working set"; tail -5 "$w/a2.out"
+fi
+
+# --- the same with -u: the root supervisor forwards SIGTERM, the milter
+# (now "nobody", who cannot unlink in root's directory) leaves at once, and
+# the supervisor removes the files.
+if [ "$(id -u)" -eq 0 ]; then
+    mkdir -p "$w/run"
+    chmod 755 "$w/run"
+    "$milter" -f -c "$w/big.conf" -p "unix:$w/run/u.sock" -P "$w/run/u.pid" -u nobody >"$w/u.out" 2>&1 &
+    PID=$!
+    PIDS+=("$PID")
+    for ((i = 0; i < 50 * (2 * load_ms / 1000 + 30); i++)); do
+        [ -S "$w/run/u.sock" ] && break
+        pid_alive "$PID" || break
+        sleep 0.02
+    done
+    if [ -S "$w/run/u.sock" ] && ! grep -q 'listening on' "$w/u.out"; then
+        sleep 0.5
+        kill -TERM "$PID"
+        if gone_within "$PID" "$limit"; then
+            [ "$RC" -eq 0 ] && ok "-u: SIGTERM during the first load: exit 0 after ${TOOK} ms" ||
+                not_ok "-u: SIGTERM during the first load: status $RC"
+        else not_ok "-u: SIGTERM during the first load: still running after $limit s"; fi
+        for f in u.sock u.sock.ctl u.pid; do
+            [ ! -e "$w/run/$f" ] && ok "-u: $f removed by the supervisor" || not_ok "-u: $f left behind"
+        done
+    else
+        not_ok "-u: no moment with the socket open but no working set"; tail -5 "$w/u.out"
+    fi
+else
+    echo "# not root: the -u case is left out"
+fi
+
+# --- SIGUSR1 during the first load is not lost: one reload follows it (here
+# of a small set the config was switched to meanwhile).
+cp "$w/big.conf" "$w/e.conf"
+"$milter" -f -c "$w/e.conf" -p "unix:$w/e.sock" -P "$w/e.pid" >"$w/e.out" 2>&1 &
+PID=$!
+PIDS+=("$PID")
+for ((i = 0; i < 50 * (2 * load_ms / 1000 + 30); i++)); do
+    [ -S "$w/e.sock" ] && break
+    pid_alive "$PID" || break
+    sleep 0.02
+done
+if [ -S "$w/e.sock" ] && ! grep -q 'listening on' "$w/e.out"; then
+    conf "$w/e.conf" "$w/small.pcre"
+    kill -USR1 "$PID"
+    if wait_file_grep "$w/e.out" 'reloaded|reload failed' $((load_ms / 1000 + 30)); then
+        expect "SIGUSR1 during the first load: the reload follows it" "$w/e.out" \
+            'reloaded: rule set 2: 1 files, 1 rules'
+    else not_ok "SIGUSR1 during the first load: no reload followed"; tail -5 "$w/e.out"; fi
+    stop_pid "$PID" 10
+else
+    not_ok "no moment with the socket open but no working set"; tail -5 "$w/e.out"
 fi
 
 # --- SIGTERM during a reload: start on the small set, reload the big one.
