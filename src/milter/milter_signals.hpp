@@ -13,6 +13,7 @@
 // load thread still compiling (see loads_running()), never joining it.
 #pragma once
 
+#include <pthread.h>
 #include <signal.h>
 
 #include <atomic>
@@ -22,7 +23,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <pthread.h>
 #include <thread>
 
 namespace ip25b::milter {
