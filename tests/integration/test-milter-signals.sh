@@ -4,6 +4,8 @@
 #   - SIGTERM during the start's loads (the foreground check, then the first
 #     working set after the socket is open) stops at once, exit 0, pid file
 #     and socket removed;
+#   - without -f, SIGTERM to the parent waiting for the daemon's start is
+#     passed on: both end;
 #   - SIGUSR1 during the first load is followed by one reload;
 #   - SIGTERM during a SIGUSR1 reload abandons it and stops at once;
 #   - with a session held open, SIGTERM drains (the milter waits for it, and
@@ -89,7 +91,12 @@ signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.execv(sys.argv[1], sys.argv[1:])' "$milter" -n -c "$w/big.conf" >"$w/n.$sig.out" 2>&1 &
     pid=$!
     PIDS+=("$pid")
-    sleep 1
+    # until python has reset SIGINT and exec'd the check (slow on a busy machine)
+    for ((i = 0; i < 200; i++)); do
+        [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == */ip25b-milter ]] && break
+        sleep 0.05
+    done
+    sleep 0.5
     kill -"$sig" "$pid"
     if gone_within "$pid" "$limit"; then
         want=$((128 + $(kill -l "$sig")))
@@ -168,6 +175,36 @@ if [ "$(id -u)" -eq 0 ]; then
     fi
 else
     echo "# not root: the -u case is left out"
+fi
+
+# --- without -f: the parent the shell started waits for the daemon's word;
+# SIGTERM to it during the daemon's first load is passed on, and both end.
+"$milter" -c "$w/big.conf" -p "unix:$w/f.sock" -P "$w/f.pid" >"$w/f.out" 2>&1 &
+PID=$!
+PIDS+=("$PID")
+for ((i = 0; i < 50 * (2 * load_ms / 1000 + 30); i++)); do
+    [ -s "$w/f.pid" ] && break
+    pid_alive "$PID" || break
+    sleep 0.02
+done
+daemon=$(cat "$w/f.pid" 2>/dev/null)
+if [ -n "$daemon" ] && pid_alive "$PID"; then
+    PIDS+=("$daemon")
+    sleep 0.5
+    kill -TERM "$PID"
+    if gone_within "$PID" "$limit"; then
+        [ "$RC" -eq 1 ] && ok "daemonizing parent: SIGTERM ends the start (${TOOK} ms, status 1)" ||
+            not_ok "daemonizing parent: status $RC after SIGTERM, want 1"
+    else not_ok "daemonizing parent: still running $limit s after SIGTERM"; fi
+    expect "it says why" "$w/f.out" 'start-up stopped by Terminated'
+    for ((i = 0; i < 20 * limit; i++)); do pid_alive "$daemon" || break; sleep 0.05; done
+    pid_alive "$daemon" && not_ok "the daemon ($daemon) still runs" || ok "the daemon got the SIGTERM and is gone"
+    for f in f.sock f.sock.ctl f.pid; do
+        [ ! -e "$w/$f" ] && ok "daemonized start stopped: $f removed" || not_ok "daemonized start stopped: $f left behind"
+    done
+else
+    not_ok "daemonizing parent: no moment with the daemon's pid file written and the start not done"
+    cat "$w/f.out"
 fi
 
 # --- SIGUSR1 during the first load is not lost: one reload follows it (here
