@@ -467,7 +467,7 @@ int serve_until_stopped(const Overrides& o, bool reload_asked) {
 // Everything after the fork(s): open the sockets (still root), drop
 // privileges, build the working set as the service user, serve.
 int run_milter(const CommandLine& cl, const Config& config, const SocketAccess& access,
-               std::unique_ptr<ControlServer> control, int& ready_fd) {
+               std::unique_ptr<ControlServer> control, int& ready_fd, bool reload_asked) {
     const MilterConfig& mc = config.milter;
     auto failed = [&](const std::string& msg) {
         spdlog::error("{}", msg);
@@ -482,7 +482,6 @@ int run_milter(const CommandLine& cl, const Config& config, const SocketAccess& 
     // Only current_runtime() and the sessions hold a rule set, so that each
     // is freed (resolver thread, sockets, memory) once it is replaced and its
     // last session has ended.
-    bool reload_asked = false;
     std::string first_set;
     {
         auto rt = load_first_runtime(cl.o, reload_asked);
@@ -593,13 +592,13 @@ int main(int argc, char** argv) {
     setup_logging(config->log, cl.o.foreground);
     const MilterConfig& mc = config->milter;
 
-    bool reload_asked = false; // a SIGUSR1 during the check: the first load reads the files anyway
+    bool reload_asked = false; // a SIGUSR1 during the start: one reload once serving
     if (auto e = check_before_start(*config, reload_asked)) return fail(e->to_string());
     Prepared p;
     if (auto e = prepare_process(mc, p)) return fail(e->to_string());
     int ready_fd = -1;
     if (auto e = detach_and_supervise(cl.o, mc, p, ready_fd)) return fail(e->to_string());
-    int rc = run_milter(cl, *config, p.access, std::move(p.control), ready_fd);
+    int rc = run_milter(cl, *config, p.access, std::move(p.control), ready_fd, reload_asked);
     if (p.pidfile) p.pidfile->remove();
     // An abandoned reload may still be compiling: exit() would destroy the
     // globals it uses.
