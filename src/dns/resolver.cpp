@@ -283,8 +283,29 @@ struct Resolver::Impl {
         start(req);
     }
 
+    // The answer to a PTR query (the first, or one that follows an RFC 2317
+    // CNAME): the job's result when it is known now, else the forward
+    // queries that confirm its names.
     void ptr_answer(Job* job, const std::string& qname, int status, unsigned char* abuf, int alen) {
         const std::string what = "PTR " + dns::printable(qname) + ": ";
+        auto msg = ptr_message(job, what, status, abuf, alen);
+        if (!msg) return;
+        std::string end = qname;
+        std::vector<const dns::Record*> ptrs;
+        bool matched = false;
+        if (!follow_ptr_cnames(job, *msg, what, end, ptrs, matched)) return;
+        if (ptrs.empty()) {
+            answer_without_ptr(job, *msg, what, qname, end, matched);
+            return;
+        }
+        if (!take_ptr_names(job, ptrs)) return;
+        send_forward_checks(job);
+    }
+
+    // The parsed answer when it is a NOERROR answer; otherwise sets the job's
+    // result (no PTR, a DNS failure, garbage) and returns nothing.
+    std::optional<dns::Message> ptr_message(Job* job, const std::string& what, int status,
+                                            unsigned char* abuf, int alen) {
         bool has_answer =
             abuf && alen > 0 &&
             (status == ARES_SUCCESS || status == ARES_ENODATA || status == ARES_ENOTFOUND);
@@ -294,69 +315,83 @@ struct Resolver::Impl {
                     make_result(PtrStatus::NoPtr, what + describe(status), opt.negative_ttl);
             else
                 job->result = make_result(PtrStatus::TempFail, what + describe(status));
-            return;
+            return std::nullopt;
         }
         std::string why;
         auto msg = dns::parse_message(abuf, size_t(alen), &why);
         if (!msg) {
             job->result = make_result(PtrStatus::Malformed, what + why, opt.negative_ttl);
-            return;
+            return std::nullopt;
         }
-        uint32_t neg = msg->negative_ttl.value_or(opt.negative_ttl);
         if (msg->rcode == dns::NxDomain) {
-            job->result = make_result(PtrStatus::NoPtr, what + "NXDOMAIN", neg);
-            return;
+            job->result = make_result(PtrStatus::NoPtr, what + "NXDOMAIN",
+                                      msg->negative_ttl.value_or(opt.negative_ttl));
+            return std::nullopt;
         }
         if (msg->rcode != dns::NoError) {
             job->result =
                 make_result(PtrStatus::TempFail, what + "RCODE " + std::to_string(msg->rcode));
-            return;
+            return std::nullopt;
         }
-        // Follow the CNAME chain inside this answer, then collect the PTRs at its end.
-        std::string cur = qname;
-        std::vector<const dns::Record*> ptrs;
-        bool matched = false;
+        return msg;
+    }
+
+    // Follows the CNAME chain inside this answer from `end` and collects the
+    // PTRs at its end; `end` becomes the last name of the chain, `matched`
+    // whether any record belonged to it. False (result set) when the chain is
+    // too long.
+    bool follow_ptr_cnames(Job* job, const dns::Message& msg, const std::string& what,
+                           std::string& end, std::vector<const dns::Record*>& ptrs, bool& matched) {
         for (;;) {
             const dns::Record* cname = nullptr;
-            for (const auto& rec : msg->answers) {
-                if (!dns::same_name(rec.owner, cur)) continue;
+            for (const auto& rec : msg.answers) {
+                if (!dns::same_name(rec.owner, end)) continue;
                 matched = true;
                 if (rec.type == dns::PTR) ptrs.push_back(&rec);
                 if (rec.type == dns::CNAME && !cname) cname = &rec;
             }
-            if (!ptrs.empty() || !cname) break;
+            if (!ptrs.empty() || !cname) return true;
             if (++job->ptr_hops > opt.max_cname_hops) {
                 job->result = make_result(PtrStatus::Malformed,
                                           what + "CNAME chain longer than " +
                                               std::to_string(opt.max_cname_hops),
                                           opt.negative_ttl);
-                return;
+                return false;
             }
             job->ttl = std::min(job->ttl, cname->ttl);
-            cur = cname->target;
+            end = cname->target;
         }
-        if (ptrs.empty()) {
-            if (!matched && !msg->answers.empty()) {
-                job->result =
-                    make_result(PtrStatus::Malformed, what + "answer does not match the question",
-                                opt.negative_ttl);
-            } else if (!dns::same_name(cur, qname)) {
-                // RFC 2317: the CNAME target lives in another zone; ask for it.
-                if (!queryable(cur)) {
-                    job->result =
-                        make_result(PtrStatus::Malformed,
-                                    what + "CNAME target " + dns::printable(cur) + " unusable",
-                                    opt.negative_ttl);
-                } else if (shutting_down) {
-                    job->result = make_result(PtrStatus::TempFail, "resolver shut down");
-                } else {
-                    send(job, -1, cur, ns_t_ptr);
-                }
+    }
+
+    // No PTR at the end of the chain: an answer about another name
+    // (malformed), a CNAME into another zone (RFC 2317: ask there), or NODATA.
+    void answer_without_ptr(Job* job, const dns::Message& msg, const std::string& what,
+                            const std::string& qname, const std::string& end, bool matched) {
+        if (!matched && !msg.answers.empty()) {
+            job->result =
+                make_result(PtrStatus::Malformed, what + "answer does not match the question",
+                            opt.negative_ttl);
+        } else if (!dns::same_name(end, qname)) {
+            // RFC 2317: the CNAME target lives in another zone; ask for it.
+            if (!queryable(end)) {
+                job->result = make_result(
+                    PtrStatus::Malformed,
+                    what + "CNAME target " + dns::printable(end) + " unusable", opt.negative_ttl);
+            } else if (shutting_down) {
+                job->result = make_result(PtrStatus::TempFail, "resolver shut down");
             } else {
-                job->result = make_result(PtrStatus::NoPtr, what + "NODATA", neg);
+                send(job, -1, end, ns_t_ptr);
             }
-            return;
+        } else {
+            job->result = make_result(PtrStatus::NoPtr, what + "NODATA",
+                                      msg.negative_ttl.value_or(opt.negative_ttl));
         }
+    }
+
+    // The usable, distinct PTR names into job->names (the first refusal kept
+    // in job->rejected). False (result set) when none is usable or the
+    // resolver is shutting down.
+    bool take_ptr_names(Job* job, const std::vector<const dns::Record*>& ptrs) {
         std::string rejected;
         for (const auto* rec : ptrs) {
             job->ttl = std::min(job->ttl, rec->ttl);
@@ -372,13 +407,18 @@ struct Resolver::Impl {
         }
         if (job->names.empty()) {
             job->result = make_result(PtrStatus::Malformed, rejected, opt.negative_ttl);
-            return;
+            return false;
         }
         job->rejected = std::move(rejected);
         if (shutting_down) {
             job->result = make_result(PtrStatus::TempFail, "resolver shut down");
-            return;
+            return false;
         }
+        return true;
+    }
+
+    // One A or AAAA query per PTR name (at most max_ptr_names): does it lead back?
+    void send_forward_checks(Job* job) {
         size_t n = std::min<size_t>(job->names.size(), std::max(1u, opt.max_ptr_names));
         job->checks.resize(n);
         for (size_t i = 0; i < n; ++i)

@@ -10,30 +10,37 @@
 // With -u a root supervisor stays behind to remove the pid file and sockets
 // (milter_process.hpp).
 //
-// Signals (the main thread waits for them; libmilter runs in another thread):
+// Signals (the main thread waits for them; loads run on their own thread and
+// libmilter in others, milter_signals.hpp):
 //   SIGUSR1  reload: re-read the config file and every rule file, build a new
 //            working set completely and swap it in; sessions in flight finish
 //            with the set they started with; a broken file keeps the old set
 //            and is logged as file:line: reason; so is a rule set that
 //            `ip25b lint` refuses. Changed [milter] or [metrics] keys are
 //            logged as needing a restart; log.level is applied. Also
-//            reopens the decision log file (log rotation).
+//            reopens the decision log file (log rotation). A SIGUSR1 during
+//            a load (the start's or a reload's) asks for one more reload
+//            after it.
 //   SIGUSR2  writes the counters to the log (nothing else).
 //   SIGTERM, SIGHUP, SIGINT
 //            stop: sessions in flight are served to their end (at most 30 s);
 //            connections arriving meanwhile are not judged and get the
 //            policy.internal_error answer (accept or tempfail); then
 //            smfi_stop(), pending decision records are written, the pid file
-//            is removed, exit 0. SIGHUP is NOT a reload: libmilter's own
-//            signal thread treats SIGHUP as "stop" (and SIGINT as "abort"),
-//            and takes these signals when ours is busy (during a reload or a
-//            drain): then libmilter stops at once, sessions in flight are cut
-//            off, and only their decided records are written. So a second
-//            SIGTERM during the drain stops immediately.
+//            and sockets are removed, exit 0. A reload in progress is
+//            abandoned (its thread is not waited for). During the start's
+//            loads there is nothing to drain: the process leaves at once.
+//            A second stop signal while draining or stopping leaves at once:
+//            pending records are written (waiting at most 1 s), pid file and
+//            sockets removed, exit 0; sessions in flight are cut off.
+//            SIGHUP is NOT a reload: libmilter's own signal thread treats
+//            SIGHUP as "stop" (and SIGINT as "abort") should it ever take one.
+//   `-n` keeps the default actions: SIGTERM and SIGINT end it at once.
 #include "milter_notify.hpp"
 #include "milter_process.hpp"
 #include "milter_runtime.hpp"
 #include "milter_session.hpp"
+#include "milter_signals.hpp"
 #include "milter_status.hpp"
 
 #include "ip25b/control.hpp"
@@ -50,9 +57,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <libmilter/mfapi.h>
@@ -101,14 +110,6 @@ void setup_logging(const LogConfig& log, bool to_stderr) {
     spdlog::set_default_logger(logger);
 }
 
-sigset_t handled_signals() {
-    sigset_t set;
-    sigemptyset(&set);
-    for (int s : {SIGUSR1, SIGUSR2, SIGTERM, SIGINT, SIGHUP})
-        sigaddset(&set, s);
-    return set;
-}
-
 std::atomic<bool> milter_returned{false};
 
 // A reload never changes where the milter listens or who it runs as: those
@@ -147,60 +148,189 @@ void raise_fd_limit() {
                      now);
 }
 
-void reload(const Overrides& o, bool stderr_copy) {
-    notify_reloading();
-    auto old = current_runtime().get();
-    auto next = build_runtime(o, old, stderr_copy);
-    if (!next) {
-        metrics().error(MetricError::ReloadFailed);
-        spdlog::error("reload failed, still running rule set {}: {}", old ? old->generation : 0,
-                      next.error().to_string());
-        notify_ready("reload failed, old rule set kept: " + next.error().to_string());
-        return;
-    }
-    if (old) warn_restart_keys(old->config, next.value()->config);
-    spdlog::default_logger()->set_level(level_of(next.value()->config.log.level));
-    current_runtime().set(next.value());
-    publish_rule_set(*next.value());
-    notify_ready("rule set " + std::to_string(next.value()->generation) + ": " +
-                 next.value()->classifier->summary());
-    spdlog::info("reloaded: rule set {}: {}", next.value()->generation,
-                 next.value()->classifier->summary());
+using RuntimeLoad = BackgroundLoad<Expected<std::shared_ptr<const Runtime>>>;
+
+// What a stop that cannot wait removes itself, since it leaves with _exit()
+// and no destructor runs. After -u the milter cannot unlink in root's
+// directories; the supervisor does it then.
+struct Leftovers {
+    std::string socket, control;
+    PidFile* pidfile = nullptr;
+};
+Leftovers leftovers;
+
+void remove_leftovers() {
+    if (!leftovers.socket.empty()) unlink(leftovers.socket.c_str());
+    if (!leftovers.control.empty()) unlink(leftovers.control.c_str());
+    if (leftovers.pidfile) leftovers.pidfile->remove();
 }
 
-// Runs on the main thread. Linux delivers a process-directed signal to the
-// thread group leader first when it is waiting for it, so SIGTERM, SIGHUP and
-// SIGINT reach this loop, not libmilter's own signal thread (which would stop
-// at once: in Debian's libmilter, built with a worker pool, sessions in
-// flight are no longer served after smfi_stop()). Only while this thread is
-// busy (a reload, a drain) does libmilter's thread take them.
-void signal_loop(const Overrides& o, bool stderr_copy) {
-    sigset_t set = handled_signals();
+// Records of sessions decided but not closed. A session callback holds its
+// lock while it waits for DNS, so the flush runs on its own thread and is
+// waited for at most `limit`: a stop "at once" must not wait for the resolver.
+void write_pending_records(std::chrono::milliseconds limit) {
+    auto done = std::make_shared<std::promise<size_t>>();
+    auto written = done->get_future();
+    std::thread([done] { done->set_value(flush_live_records()); }).detach();
+    if (written.wait_for(limit) == std::future_status::ready)
+        spdlog::info("{} pending decision records written", written.get());
+    else
+        spdlog::warn("pending decision records not all written within {} ms", limit.count());
+}
+
+// The end of a stop that does not wait (a second stop signal, or a stop
+// during the start's loads, when nothing is being served yet): files removed,
+// exit 0 without joining any thread (a load may be compiling in one).
+[[noreturn]] void leave_at_once() {
+    if (live_sessions()) write_pending_records(std::chrono::seconds(1));
+    remove_leftovers();
+    spdlog::default_logger()->flush();
+    _exit(0);
+}
+
+// Waits for a load of the start (the foreground check, the first working set)
+// while answering signals. A stop signal leaves at once: there are no sessions
+// yet and the load cannot be cancelled.
+template <class T> T await_start_load(BackgroundLoad<T>& load, bool& reload_asked) {
     for (;;) {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0) continue;
-        if (milter_returned.load()) return; // smfi_main() is over
-        if (sig == SIGUSR1) {
-            reload(o, stderr_copy);
-            continue;
-        }
-        if (sig == SIGUSR2) {
+        int sig = wait_for_signal();
+        if (sig == wake_signal()) {
+            if (load.done()) return load.take();
+        } else if (sig == SIGUSR1) {
+            reload_asked = true;
+        } else if (sig == SIGUSR2) {
             spdlog::info("counters: {}", Metrics::to_text(status_snapshot()));
-            continue;
+        } else if (is_stop_signal(sig)) {
+            spdlog::info("signal {}: stopping during start-up", strsignal(sig));
+            notify_stopping();
+            leave_at_once();
         }
-        if (draining()) continue;
+    }
+}
+
+// The main thread while the milter serves: reloads, counters, the drain.
+class SignalLoop {
+  public:
+    SignalLoop(const Overrides& o, bool stderr_copy, pthread_t listener)
+        : o_(o), stderr_copy_(stderr_copy), listener_(listener) {}
+
+    void run(bool reload_asked) {
+        if (reload_asked) start_reload();
+        while (!milter_returned.load()) { // smfi_main() is over: nothing left to stop
+            // While draining, look at the sessions every 100 ms.
+            auto tick = phase_ == Phase::Draining ? std::optional<std::chrono::milliseconds>(100)
+                                                  : std::nullopt;
+            int sig = wait_for_signal(tick);
+            if (sig == SIGUSR1) {
+                on_reload_signal();
+            } else if (sig == SIGUSR2) {
+                spdlog::info("counters: {}", Metrics::to_text(status_snapshot()));
+            } else if (is_stop_signal(sig)) {
+                on_stop_signal(sig);
+            } else if (sig == wake_signal() && reload_ && reload_->done()) {
+                apply_reload(reload_->take());
+                reload_.reset();
+                if (std::exchange(reload_again_, false)) start_reload();
+            }
+            if (phase_ == Phase::Draining) check_drain();
+        }
+    }
+
+  private:
+    enum class Phase { Serving, Draining, Stopping };
+
+    void on_reload_signal() {
+        if (phase_ != Phase::Serving) return;
+        if (reload_)
+            reload_again_ = true; // the files may have changed after it read them
+        else
+            start_reload();
+    }
+
+    void start_reload() {
+        notify_reloading();
+        auto old = current_runtime().get();
+        reload_.emplace([o = o_, old, stderr_copy = stderr_copy_] {
+            return build_runtime(o, old, stderr_copy);
+        });
+    }
+
+    void apply_reload(Expected<std::shared_ptr<const Runtime>> next) {
+        auto old = current_runtime().get();
+        if (!next) {
+            metrics().error(MetricError::ReloadFailed);
+            spdlog::error("reload failed, still running rule set {}: {}", old ? old->generation : 0,
+                          next.error().to_string());
+            notify_ready("reload failed, old rule set kept: " + next.error().to_string());
+            return;
+        }
+        if (old) warn_restart_keys(old->config, next.value()->config);
+        spdlog::default_logger()->set_level(level_of(next.value()->config.log.level));
+        current_runtime().set(next.value());
+        publish_rule_set(*next.value());
+        notify_ready("rule set " + std::to_string(next.value()->generation) + ": " +
+                     next.value()->classifier->summary());
+        spdlog::info("reloaded: rule set {}: {}", next.value()->generation,
+                     next.value()->classifier->summary());
+    }
+
+    void on_stop_signal(int sig) {
+        if (phase_ != Phase::Serving) {
+            spdlog::warn("signal {} while stopping: stopping at once, {} sessions cut off",
+                         strsignal(sig), live_sessions());
+            leave_at_once();
+        }
         spdlog::info("signal {}: stopping after sessions in flight", strsignal(sig));
         notify_stopping();
         start_draining();
-        size_t left = wait_for_sessions(session_drain_limit);
+        if (reload_) {
+            // A compile cannot be interrupted; its thread finishes on its own
+            // and the process does not wait for it (loads_running()).
+            spdlog::info("reload abandoned: stopping");
+            reload_.reset();
+            reload_again_ = false;
+        }
+        drain_until_ = std::chrono::steady_clock::now() + session_drain_limit;
+        phase_ = Phase::Draining;
+    }
+
+    void check_drain() {
+        size_t left = live_sessions();
+        if (left && std::chrono::steady_clock::now() < drain_until_) return;
         if (left)
             spdlog::warn("{} sessions still open after {} s; stopping anyway", left,
                          session_drain_limit.count());
+        phase_ = Phase::Stopping;
         // libmilter's own signal thread may have stopped it meanwhile; a
         // second smfi_stop() after smfi_main() returned would use a destroyed mutex.
-        if (!milter_returned.load()) smfi_stop();
+        if (!milter_returned.load()) stop_listener();
     }
-}
+
+    // smfi_stop() takes the listener's lock, which the listener holds in its
+    // select() for up to 5 s (MI_CHK_TIME) while no MTA connects: poke it out
+    // of select() until smfi_stop() has its way. (A poke that lands just
+    // before the select() is not seen, hence the repeats.)
+    void stop_listener() {
+        std::atomic<bool> stopped{false};
+        std::thread poker([&] {
+            while (!stopped.load()) {
+                pthread_kill(listener_, poke_signal());
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+        });
+        smfi_stop();
+        stopped = true;
+        poker.join();
+    }
+
+    const Overrides& o_;
+    bool stderr_copy_;
+    pthread_t listener_; // the thread in smfi_main()
+    Phase phase_ = Phase::Serving;
+    std::optional<RuntimeLoad> reload_;
+    bool reload_again_ = false;
+    std::chrono::steady_clock::time_point drain_until_;
+};
 
 struct CommandLine {
     Overrides o;
@@ -291,10 +421,56 @@ std::optional<Error> open_control_socket(const MilterConfig& mc,
     return std::nullopt;
 }
 
+// Opens the milter socket (still root), hands the sockets to the service
+// user's group, then drops privileges.
+std::optional<Error> open_sockets_and_drop_privileges(const MilterConfig& mc,
+                                                      const SocketAccess& access,
+                                                      ControlServer* control) {
+    // Debian's libmilter (worker pool) looks for timed-out sessions only every
+    // 600 s, so a silent connection goes between timeout and timeout + 600 s.
+    smfi_settimeout(static_cast<int>(mc.timeout.count()));
+    raise_fd_limit();
+    if (auto e = open_milter_socket(mc.socket, access)) return e;
+    if (control)
+        if (auto e = control->set_access(access.mode, access.uid, access.gid)) return e;
+    return drop_privileges(mc.user);
+}
+
+// The first working set, built while the main thread answers signals.
+Expected<std::shared_ptr<const Runtime>> load_first_runtime(const Overrides& o,
+                                                            bool& reload_asked) {
+    RuntimeLoad load([o] { return build_runtime(o, nullptr, o.foreground); });
+    return await_start_load(load, reload_asked);
+}
+
+std::optional<Error> start_metrics_http(const Config& config, std::unique_ptr<MetricsHttp>& out) {
+    if (config.metrics.listen.empty()) return std::nullopt;
+    auto h = MetricsHttp::start(config.metrics.listen,
+                                [] { return Metrics::to_prometheus(status_snapshot()); });
+    if (!h) return h.error();
+    out = std::move(h).value();
+    return std::nullopt;
+}
+
+// smfi_main() on its own thread, the signal loop on this one, until libmilter returns.
+int serve_until_stopped(const Overrides& o, bool reload_asked) {
+    int rc = MI_SUCCESS;
+    pthread_t main_thread = pthread_self();
+    std::thread milter([&] {
+        accept_poke_signal();
+        rc = smfi_main();
+        milter_returned = true;
+        pthread_kill(main_thread, wake_signal());
+    });
+    SignalLoop(o, o.foreground, milter.native_handle()).run(reload_asked);
+    milter.join();
+    return rc;
+}
+
 // Everything after the fork(s): open the sockets (still root), drop
 // privileges, build the working set as the service user, serve.
 int run_milter(const CommandLine& cl, const Config& config, const SocketAccess& access,
-               std::unique_ptr<ControlServer> control, int& ready_fd) {
+               std::unique_ptr<ControlServer> control, int& ready_fd, bool reload_asked) {
     const MilterConfig& mc = config.milter;
     auto failed = [&](const std::string& msg) {
         spdlog::error("{}", msg);
@@ -302,22 +478,16 @@ int run_milter(const CommandLine& cl, const Config& config, const SocketAccess& 
         return 1;
     };
     SocketFile socket_file(unix_path(mc.socket)); // removed on every exit path
-    // Debian's libmilter (worker pool) looks for timed-out sessions only every
-    // 600 s, so a silent connection goes between timeout and timeout + 600 s.
-    smfi_settimeout(static_cast<int>(mc.timeout.count()));
-    raise_fd_limit();
-    if (auto e = open_milter_socket(mc.socket, access)) return failed(e->to_string());
-    if (control)
-        if (auto e = control->set_access(access.mode, access.uid, access.gid))
-            return failed(e->to_string());
-    if (auto e = drop_privileges(mc.user)) return failed(e->to_string());
+    leftovers.socket = unix_path(mc.socket);
+    if (auto e = open_sockets_and_drop_privileges(mc, access, control.get()))
+        return failed(e->to_string());
 
     // Only current_runtime() and the sessions hold a rule set, so that each
     // is freed (resolver thread, sockets, memory) once it is replaced and its
     // last session has ended.
     std::string first_set;
     {
-        auto rt = build_runtime(cl.o, nullptr, cl.o.foreground);
+        auto rt = load_first_runtime(cl.o, reload_asked);
         if (!rt) return failed(rt.error().to_string());
         first_set = rt.value()->classifier->summary();
         publish_rule_set(*rt.value());
@@ -325,12 +495,7 @@ int run_milter(const CommandLine& cl, const Config& config, const SocketAccess& 
     }
 
     std::unique_ptr<MetricsHttp> http;
-    if (!config.metrics.listen.empty()) {
-        auto h = MetricsHttp::start(config.metrics.listen,
-                                    [] { return Metrics::to_prometheus(status_snapshot()); });
-        if (!h) return failed(h.error().to_string());
-        http = std::move(h).value();
-    }
+    if (auto e = start_metrics_http(config, http)) return failed(e->to_string());
     if (control) control->serve(answer_control);
 
     spdlog::info("listening on {}; rule set 1: {}{}{}", mc.socket, first_set,
@@ -340,15 +505,7 @@ int run_milter(const CommandLine& cl, const Config& config, const SocketAccess& 
     report_ready(ready_fd, "ok");
     notify_ready("listening on " + mc.socket + "; rule set 1: " + first_set);
 
-    int rc = MI_SUCCESS;
-    pthread_t main_thread = pthread_self();
-    std::thread milter([&] {
-        rc = smfi_main();
-        milter_returned = true;
-        pthread_kill(main_thread, SIGTERM); // wake the signal loop
-    });
-    signal_loop(cl.o, cl.o.foreground);
-    milter.join();
+    int rc = serve_until_stopped(cl.o, reload_asked);
 
     // Records of sessions that were decided but never closed (libmilter's
     // thread took the stop signal, or the drain limit passed).
@@ -361,55 +518,96 @@ int run_milter(const CommandLine& cl, const Config& config, const SocketAccess& 
     return rc == MI_SUCCESS ? 0 : 1;
 }
 
-} // namespace
+// Fail in the foreground, with a clear message, on what would otherwise
+// only show in syslog after the fork. Checked on a load thread, so that a
+// stop signal during the check ends the start at once.
+std::optional<Error> check_before_start(const Config& config, bool& reload_asked) {
+    BackgroundLoad<std::optional<Error>> check([config] { return check_rules(config); });
+    auto verdict = await_start_load(check, reload_asked);
+    // fork() copies only this thread: let the check's thread end first, or
+    // the child would count it as running for good.
+    while (loads_running())
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return verdict;
+}
 
-int main(int argc, char** argv) {
-    CommandLine cl;
-    if (auto rc = parse_command_line(argc, argv, cl)) return *rc;
-
-    // Before any thread exists, so every thread inherits the mask and only
-    // the signal threads (ours, libmilter's) ever see these signals.
-    sigset_t set = handled_signals();
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    signal(SIGPIPE, SIG_IGN);
-
-    if (cl.check_only) return check_configuration(cl.o);
-    auto config = read_config(cl.o);
-    if (!config) return fail(config.error().to_string());
-    setup_logging(config->log, cl.o.foreground);
-    const MilterConfig& mc = config->milter;
-
-    // Fail in the foreground, with a clear message, on what would otherwise
-    // only show in syslog after the fork.
-    if (auto e = check_rules(*config)) return fail(e->to_string());
-    auto access = socket_access(mc);
-    if (!access) return fail(access.error().to_string());
-    if (smfi_register(filter_description()) != MI_SUCCESS) return fail("smfi_register failed");
+// What the process holds before forking: socket permissions, the locked pid
+// file, the control socket; the milter socket is probed, not yet opened.
+struct Prepared {
+    SocketAccess access;
     std::unique_ptr<PidFile> pidfile;
+    std::unique_ptr<ControlServer> control;
+};
+
+std::optional<Error> prepare_process(const MilterConfig& mc, Prepared& out) {
+    auto access = socket_access(mc);
+    if (!access) return access.error();
+    out.access = *access;
+    if (smfi_register(filter_description()) != MI_SUCCESS)
+        return Error{"", 0, "smfi_register failed"};
     if (!mc.pidfile.empty()) {
         auto p = PidFile::acquire(mc.pidfile);
-        if (!p) return fail(p.error().to_string());
-        pidfile = std::move(p).value();
+        if (!p) return p.error();
+        out.pidfile = std::move(p).value();
+        leftovers.pidfile = out.pidfile.get();
     }
-    if (auto e = check_socket_free(mc.socket)) return fail(e->to_string());
-    std::unique_ptr<ControlServer> control;
-    if (auto e = open_control_socket(mc, control)) return fail(e->to_string());
+    if (auto e = check_socket_free(mc.socket)) return e;
+    if (auto e = open_control_socket(mc, out.control)) return e;
+    if (out.control) leftovers.control = out.control->path();
+    return std::nullopt;
+}
 
-    int ready_fd = -1;
-    if (!cl.o.foreground && !daemonize(ready_fd))
-        return fail(std::string("cannot fork: ") + std::strerror(errno));
-    if (pidfile) pidfile->write_pid(getpid());
+// Daemonizes (without -f), writes the pid, and with -u leaves a root
+// supervisor behind that removes the pid file and sockets after the milter.
+std::optional<Error> detach_and_supervise(const Overrides& o, const MilterConfig& mc, Prepared& p,
+                                          int& ready_fd) {
+    if (!o.foreground && !daemonize(ready_fd))
+        return Error{"", 0, std::string("cannot fork: ") + std::strerror(errno)};
+    if (p.pidfile) p.pidfile->write_pid(getpid());
     if (will_drop_privileges(mc.user)) {
         // After the drop the milter cannot remove files in root's directories.
         std::string socket_path = unix_path(mc.socket);
-        std::string control_path = control ? control->path() : std::string();
+        std::string control_path = p.control ? p.control->path() : std::string();
+        PidFile* pidfile = p.pidfile.get();
         fork_supervisor(ready_fd, [&] {
             if (!socket_path.empty()) unlink(socket_path.c_str());
             if (!control_path.empty()) unlink(control_path.c_str());
             if (pidfile) pidfile->remove();
         });
     }
-    int rc = run_milter(cl, *config, *access, std::move(control), ready_fd);
-    if (pidfile) pidfile->remove();
+    return std::nullopt;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CommandLine cl;
+    if (auto rc = parse_command_line(argc, argv, cl)) return *rc;
+    signal(SIGPIPE, SIG_IGN);
+    // -n has nothing to clean up: the default actions end it at once.
+    if (cl.check_only) return check_configuration(cl.o);
+
+    // Before any thread exists, so every thread inherits the mask and only
+    // the signal threads (ours, libmilter's) ever see these signals.
+    block_daemon_signals();
+    auto config = read_config(cl.o);
+    if (!config) return fail(config.error().to_string());
+    setup_logging(config->log, cl.o.foreground);
+    const MilterConfig& mc = config->milter;
+
+    bool reload_asked = false; // a SIGUSR1 during the start: one reload once serving
+    if (auto e = check_before_start(*config, reload_asked)) return fail(e->to_string());
+    Prepared p;
+    if (auto e = prepare_process(mc, p)) return fail(e->to_string());
+    int ready_fd = -1;
+    if (auto e = detach_and_supervise(cl.o, mc, p, ready_fd)) return fail(e->to_string());
+    int rc = run_milter(cl, *config, p.access, std::move(p.control), ready_fd, reload_asked);
+    if (p.pidfile) p.pidfile->remove();
+    // An abandoned reload may still be compiling: exit() would destroy the
+    // globals it uses.
+    if (loads_running()) {
+        spdlog::default_logger()->flush();
+        _exit(rc);
+    }
     return rc;
 }

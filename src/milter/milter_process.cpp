@@ -5,9 +5,11 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -145,6 +147,47 @@ std::optional<Error> drop_privileges(const std::string& user) {
     return std::nullopt;
 }
 
+namespace {
+
+// The foreground parent: reads the daemon's word from the ready pipe. A stop
+// signal meanwhile (Ctrl-C, SIGTERM to the pid the shell knows) is passed on
+// to the daemon, which is still loading and stops at once; the stop signals
+// are blocked here (main blocked them before forking), so a signalfd takes them.
+std::string wait_for_daemon(int ready_fd, pid_t daemon, int& stop_sig) {
+    sigset_t stop;
+    sigemptyset(&stop);
+    for (int s : {SIGTERM, SIGINT, SIGHUP})
+        sigaddset(&stop, s);
+    int sfd = ::signalfd(-1, &stop, SFD_CLOEXEC);
+    pollfd fds[2] = {{ready_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
+    std::string msg;
+    for (;;) {
+        if (::poll(fds, sfd >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        signalfd_siginfo si{};
+        if (sfd >= 0 && (fds[1].revents & POLLIN) && ::read(sfd, &si, sizeof si) == sizeof si) {
+            stop_sig = static_cast<int>(si.ssi_signo);
+            ::kill(daemon, stop_sig);
+        }
+        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            char buf[512];
+            ssize_t n = ::read(ready_fd, buf, sizeof buf);
+            if (n > 0) {
+                msg.append(buf, static_cast<size_t>(n));
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            break; // EOF: the daemon said its word, or died
+        }
+    }
+    if (sfd >= 0) ::close(sfd);
+    return msg;
+}
+
+} // namespace
+
 bool daemonize(int& ready_fd) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return false;
@@ -152,14 +195,13 @@ bool daemonize(int& ready_fd) {
     if (pid < 0) return false;
     if (pid > 0) {
         ::close(p[1]);
-        std::string msg;
-        char buf[512];
-        ssize_t n;
-        while ((n = ::read(p[0], buf, sizeof buf)) > 0)
-            msg.append(buf, static_cast<size_t>(n));
+        int stop_sig = 0;
+        std::string msg = wait_for_daemon(p[0], pid, stop_sig);
         if (msg == "ok") ::_exit(0);
-        std::cerr << "ip25b-milter: " << (msg.empty() ? "daemon exited during start-up" : msg)
-                  << std::endl;
+        if (msg.empty())
+            msg = stop_sig ? std::string("start-up stopped by ") + strsignal(stop_sig)
+                           : "daemon exited during start-up";
+        std::cerr << "ip25b-milter: " << msg << std::endl;
         ::_exit(1);
     }
     ::close(p[0]);

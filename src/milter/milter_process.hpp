@@ -79,7 +79,8 @@ bool will_drop_privileges(const std::string& user);
 std::optional<Error> drop_privileges(const std::string& user);
 
 // Forks into the background; the parent waits for the child's word on the
-// ready pipe ("ok" or the reason it failed) and exits 0/1 accordingly.
+// ready pipe ("ok" or the reason it failed) and exits 0/1 accordingly; a
+// stop signal to it meanwhile is passed on to the daemon.
 // Returns false (errno set) when fork fails; in the child, ready_fd is set.
 bool daemonize(int& ready_fd);
 void report_ready(int& ready_fd, const std::string& message);

@@ -9,6 +9,13 @@ distinct addresses NET+0 .. NET+N-1 (IPv4), MAIL, RCPT (the default
 enforcement stage, so the milter waits for its PTR lookup), QUIT. The
 addresses are only data inside milter messages: nothing is sent to them.
 Prints how many sessions got which answer at RCPT, and the rate.
+
+  milter-client.py hold --port P [--host 127.0.0.1] [--addr 10.0.0.1] [--seconds S]
+
+Opens one session (negotiation, CONNECT from ADDR), prints "held" and keeps
+it open, as an MTA in the middle of a slow SMTP session would, until the
+milter closes it (prints "closed by milter") or S seconds pass ("timeout").
+For the tests of the milter's drain at stop.
 """
 
 import argparse
@@ -173,6 +180,28 @@ def flood(args):
     return 0 if not errors and done == args.count else 1
 
 
+def hold(args):
+    s = Session(args.host, args.port, args.seconds)
+    s.negotiate()
+    code = s.step(
+        SMFIP_NOCONNECT, SMFIP_NR_CONN, b"C",
+        f"[{args.addr}]".encode() + b"\0" + b"4" + struct.pack("!H", 40000) + args.addr.encode()
+        + b"\0",
+        [("j", "mx.hold.test"), ("{daemon_name}", "smtpd"), ("{client_addr}", args.addr)],
+    )
+    print(f"held (CONNECT answered {code.decode(errors='replace')})", flush=True)
+    try:
+        while s.sock.recv(4096):
+            pass
+        print("closed by milter", flush=True)
+    except socket.timeout:
+        print("timeout", flush=True)
+    except OSError as e:
+        print(f"closed by milter ({e})", flush=True)
+    s.sock.close()
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -183,10 +212,15 @@ def main():
     f.add_argument("--net", default="10.0.0.0")
     f.add_argument("--concurrency", type=int, default=16)
     f.add_argument("--timeout", type=float, default=30)
+    h = sub.add_parser("hold")
+    h.add_argument("--host", default="127.0.0.1")
+    h.add_argument("--port", type=int, required=True)
+    h.add_argument("--addr", default="10.0.0.1")
+    h.add_argument("--seconds", type=float, default=60)
     args = p.parse_args()
     if args.host not in ("127.0.0.1", "::1", "localhost") and not args.host.startswith("127."):
         p.error("--host must be a loopback address")
-    return flood(args)
+    return flood(args) if args.cmd == "flood" else hold(args)
 
 
 if __name__ == "__main__":
