@@ -122,7 +122,7 @@ PID=
 
 # failure after the pid file was created: listening fails -> no pid file left
 python3 -c 'import socket,time,sys
-s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(30)' >"$w/busy.port" &
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(300)' >"$w/busy.port" &
 busy=$!
 e2e_on_exit "stop_pid $busy"
 for ((i = 0; i < 50; i++)); do [ -s "$w/busy.port" ] && break; sleep 0.1; done

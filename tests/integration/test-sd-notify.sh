@@ -42,7 +42,7 @@ port=$(free_port)
 NOTIFY_SOCKET=$work/notify.sock "$milter" -f -c "$src/contrib/ip25b.conf" -p "inet:$port@127.0.0.1" \
     >"$work/milter.out" 2>&1 &
 pid=$!
-if wait_file_grep "$work/notify.log" '^READY=1' 20; then
+if wait_file_grep "$work/notify.log" '^READY=1' 120; then
     if wait_port 127.0.0.1 "$port" 1; then
         ok "READY=1 sent, and the socket listens: $(head -n1 "$work/notify.log")"
     else
@@ -52,8 +52,8 @@ else
     bad "no READY=1: $(tail -n 5 "$work/milter.out")"
 fi
 kill -USR1 "$pid"
-if wait_file_grep "$work/notify.log" '^RELOADING=1 MONOTONIC_USEC=[0-9]+' 20 &&
-    wait_file_grep "$work/notify.log" '^READY=1 STATUS=rule set 2' 20; then
+if wait_file_grep "$work/notify.log" '^RELOADING=1 MONOTONIC_USEC=[0-9]+' 120 &&
+    wait_file_grep "$work/notify.log" '^READY=1 STATUS=rule set 2' 120; then
     ok "reload: RELOADING=1 then READY=1 with the new rule set"
 else
     bad "reload notices: $(cat "$work/notify.log")"
