@@ -134,11 +134,13 @@ uint64_t posix_copies(std::string_view p, bool ere) {
         TreeSize branch; // this alternative before its last item
         TreeSize last;   // the last item, which a repetition applies to
         bool has_last = false;
+        bool repeated = false; // the last item already carries a repetition
         TreeSize total() const { return done + branch + last; }
         void item(TreeSize t) {
             branch = branch + last;
             last = t;
             has_last = true;
+            repeated = false;
         }
     };
     std::vector<Level> levels(1);
@@ -154,6 +156,10 @@ uint64_t posix_copies(std::string_view p, bool ere) {
         Level& level = levels.back();
         uint64_t copies = 0;
         if (const size_t len = repetition(r, ere, copies); len && level.has_last) {
+            // A repetition of a repetition (a**, a*+?) nests closures that regcomp
+            // computes recursively, as costly as a copy: count it as one.
+            if (level.repeated) copies = std::max<uint64_t>(copies, 2);
+            level.repeated = true;
             uint64_t& e = level.last.expanded;
             e = e > kSaturated / copies ? kSaturated : e * copies;
             i += len;
@@ -166,7 +172,7 @@ uint64_t posix_copies(std::string_view p, bool ere) {
         } else if (r.starts_with(bar)) {
             level.done = level.total() + TreeSize{1, 1};
             level.branch = level.last = {};
-            level.has_last = false;
+            level.has_last = level.repeated = false;
             i += bar.size();
         } else {
             level.item({1, 1});
