@@ -92,8 +92,9 @@ ip25b::Classified classification(Input& in) {
 }
 
 void check_record(const ip25b::DecisionRecord& r) {
-    const std::string j = ip25b::DecisionLog::to_json(r);
-    if (nlohmann::json::parse(j, nullptr, false).is_discarded()) abort();
+    // accept() validates without building the DOM parse() would build and throw away:
+    // the same check at a fraction of the cost (up to 64 records an input).
+    if (!nlohmann::json::accept(ip25b::DecisionLog::to_json(r))) abort();
     (void)ip25b::DecisionLog::to_line(r);
 }
 

@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& r : t->rules) {
         if (r.action == ip25b::RuleAction::IfBegin) ++depth;
         if (r.action == ip25b::RuleAction::IfEnd && --depth < 0) abort();
-        if (r.action == ip25b::RuleAction::Result) (void)ip25b::parse_result(r.result);
+        if (r.action == ip25b::RuleAction::Result && !ip25b::parse_result(r.result)) abort();
     }
     if (depth != 0) abort();
     return 0;

@@ -7,7 +7,8 @@
 # its seed corpus fuzz/corpus/<target>/ (new inputs stay in BUILD_DIR, not the repo).
 # Crash inputs are kept in BUILD_DIR/fuzz-work/<target>/; exit 1 if any target crashed.
 # The report gives the rate per wall-clock second and per CPU second, and the time 10M
-# executions take at each (the second is what one dedicated core would take).
+# executions take at each (the second is what one dedicated core would take), then
+# libFuzzer's final coverage (edges, features) and corpus (inputs/size).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: run-fuzzers.sh BUILD_DIR [LENGTH] [TARGET...]}
@@ -23,12 +24,18 @@ case "$length" in
 esac
 # A hostile regex may legitimately take PCRE2's full match limit (seconds), hence -timeout.
 common=(-timeout=25 -rss_limit_mb=2560 -print_final_stats=1)
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+# Every object a target allocates dies within its input, so a 32 MB quarantine still
+# catches a use after free; the default 256 MB only makes each allocation touch cold
+# memory. Recording an allocation stack at every malloc was the largest single cost of
+# the allocation-heavy targets: the fuzzing runs without (malloc_context_size=0), and
+# a crash input is replayed with full stacks afterwards ($work/replay-<input>.log).
+full_asan=detect_leaks=1:abort_on_error=1
+export ASAN_OPTIONS=${ASAN_OPTIONS:-$full_asan:quarantine_size_mb=32:malloc_context_size=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 failed=0
-printf '%-16s %12s %9s %10s %12s %8s %13s %13s\n' target executions seconds exec/s \
-    exec/cpu-s crashes "10M (wall)" "10M (1 core)"
+printf '%-16s %12s %9s %10s %12s %8s %13s %13s %6s %7s %s\n' target executions seconds exec/s \
+    exec/cpu-s crashes "10M (wall)" "10M (1 core)" cov ft corpus
 for t in "${targets[@]}"; do
     bin="$build/fuzz/fuzz-$t"
     work="$build/fuzz-work/$t"
@@ -63,12 +70,21 @@ for t in "${targets[@]}"; do
         crashes=$((crashes + (found > 0 ? found : 1)))
         echo "run-fuzzers: $t: crashed (exit $rc); log $work/fuzz.log, inputs in $work/crashes/" >&2
         grep -m3 -E 'ERROR: |SUMMARY: |runtime error' "$work/fuzz.log" >&2
+        for f in "$work"/crashes/*; do
+            [ -f "$f" ] || continue
+            ASAN_OPTIONS=$full_asan "$bin" "${common[@]}" "$f" >"$work/replay-$(basename "$f").log" 2>&1
+            echo "run-fuzzers: $t: $f replayed with allocation stacks: $work/replay-$(basename "$f").log" >&2
+        done
     fi
     [ "$crashes" -gt 0 ] && failed=1
-    awk -v t="$t" -v n="$execs" -v d="$wall" -v u="$user" -v s="$sys" -v c="$crashes" 'BEGIN {
+    # Coverage (edges, features) and corpus (inputs/size) from libFuzzer's last status line.
+    read -r cov ft corp < <(grep -aE '^#[0-9]+' "$work/fuzz.log" | tail -1 |
+        sed -nE 's/.* cov: ([0-9]+) ft: ([0-9]+) corp: ([^ ]+).*/\1 \2 \3/p')
+    awk -v t="$t" -v n="$execs" -v d="$wall" -v u="$user" -v s="$sys" -v c="$crashes" \
+        -v cov="${cov:--}" -v ft="${ft:--}" -v corp="${corp:--}" 'BEGIN {
         cpu = u + s; r = d > 0 ? n / d : 0; rc = cpu > 0 ? n / cpu : 0
         full = r > 0 ? 10000000 / r / 60 : 0; full_cpu = rc > 0 ? 10000000 / rc / 60 : 0
-        printf "%-16s %12d %9.1f %10.0f %12.0f %8d %9.1f min %9.1f min\n", t, n, d, r, rc, c,
-            full, full_cpu }'
+        printf "%-16s %12d %9.1f %10.0f %12.0f %8d %9.1f min %9.1f min %6s %7s %s\n", t, n, d, r,
+            rc, c, full, full_cpu, cov, ft, corp }'
 done
 exit $failed

@@ -9,6 +9,11 @@
 // the interpreter Postfix uses, so a JIT limit hit is settled by the interpreter.
 // Match data is per thread, so one Regex may be used from many threads at once.
 //
+// POSIX patterns are compiled by glibc's regcomp, which copies the operand of every
+// repetition (x{1,3} is x, x?, x?) and takes exponential time and memory when they are
+// stacked or nested (a++++..., ((a{1,3}){1,3})...): a pattern whose repetitions would
+// add more than kMaxPosixCopies nodes is refused, as no host name needs them.
+//
 // Flags: for RuleSyntax::Pcre `flags` are PCRE2 compile options (PCRE2_DOTALL,
 // PCRE2_MULTILINE, ...); for RuleSyntax::PosixRegexp they are regcomp(3)
 // cflags (REG_EXTENDED, REG_NEWLINE). Case-insensitivity is passed separately
@@ -40,6 +45,9 @@ struct RegexLimits {
     uint32_t match_limit = 0; // PCRE2 match() calls per attempt
     uint32_t depth_limit = 0; // PCRE2 backtracking depth
 };
+
+// The most nodes the repetitions of a POSIX pattern may add (see above).
+inline constexpr uint64_t kMaxPosixCopies = 1000;
 
 // One captured group of the last match: [begin, end) in the subject, or unset.
 struct Group {

@@ -69,11 +69,16 @@ std::optional<Stage> parse_stage(std::string_view text) {
 }
 
 std::vector<Cidr> default_local_ranges() {
-    std::vector<Cidr> out;
-    for (const char* text : {"127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
-                             "100.64.0.0/10", "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10"})
-        out.push_back(*Cidr::parse(text));
-    return out;
+    // Parsed once: every PolicyConfig starts from a copy (each config read, each reload).
+    static const std::vector<Cidr> ranges = [] {
+        std::vector<Cidr> out;
+        for (const char* text :
+             {"127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+              "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10"})
+            out.push_back(*Cidr::parse(text));
+        return out;
+    }();
+    return ranges;
 }
 
 std::string escape_reply(std::string_view text) {

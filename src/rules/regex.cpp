@@ -5,6 +5,7 @@
 #include <pcre2.h>
 #include <regex.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cstring>
@@ -59,6 +60,129 @@ std::string pcre2_message(int code) {
     int n = pcre2_get_error_message(code, buf, sizeof buf);
     if (n < 0) return "PCRE2 error " + std::to_string(code);
     return std::string(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
+}
+
+// glibc's regcomp expands a repeated operand into copies: x{m,n} into n of them (m+1
+// for x{m,}) and x+ into x x*. Stacked or nested repetitions multiply, so each `+` of
+// a+++... doubles the tree: 20 take seconds and gigabytes, 55 never finish (found by
+// fuzz-postfix_table). Counts, in 64 bits, saturating, how many nodes the copies add.
+constexpr uint64_t kSaturated = uint64_t(1) << 40;
+
+struct TreeSize {
+    uint64_t expanded = 0; // nodes after the copies
+    uint64_t written = 0;  // nodes as written
+};
+TreeSize operator+(TreeSize a, TreeSize b) {
+    return {std::min(a.expanded + b.expanded, kSaturated), a.written + b.written};
+}
+
+// The repetition operator at the start of `r` (ERE: * + ? {m,n}; BRE: * \+ \? \{m,n\}):
+// its length, and in `copies` how many copies of its operand regcomp makes; 0 if none.
+size_t repetition(std::string_view r, bool ere, uint64_t& copies) {
+    if (r.starts_with("*") || r.starts_with(ere ? "?" : "\\?")) {
+        copies = 1;
+        return ere || r[0] == '*' ? 1 : 2;
+    }
+    if (r.starts_with(ere ? "+" : "\\+")) {
+        copies = 2;
+        return ere ? 1 : 2;
+    }
+    const std::string_view open = ere ? "{" : "\\{", close = ere ? "}" : "\\}";
+    if (!r.starts_with(open)) return 0;
+    size_t j = open.size();
+    auto number = [&](uint64_t& v) {
+        const size_t start = j;
+        for (v = 0; j < r.size() && r[j] >= '0' && r[j] <= '9'; ++j)
+            v = std::min(v * 10 + static_cast<uint64_t>(r[j] - '0'), kSaturated);
+        return j > start;
+    };
+    uint64_t m = 0, n = 0;
+    number(m);
+    const bool comma = j < r.size() && r[j] == ',';
+    bool bounded = false;
+    if (comma) {
+        ++j;
+        bounded = number(n);
+    }
+    if (!r.substr(j).starts_with(close)) return 0; // not an interval: regcomp decides
+    copies = std::max<uint64_t>(!comma ? m : bounded ? std::max(m, n) : m + 1, 1);
+    return j + close.size();
+}
+
+// Length of the bracket expression at the start of `r` ("[...]", "[]a]", "[[:alpha:]]").
+size_t bracket_length(std::string_view r) {
+    size_t j = 1;
+    if (j < r.size() && r[j] == '^') ++j;
+    if (j < r.size() && r[j] == ']') ++j;
+    while (j < r.size() && r[j] != ']') {
+        if (r[j] == '[' && j + 1 < r.size() &&
+            (r[j + 1] == ':' || r[j + 1] == '=' || r[j + 1] == '.')) {
+            const char term[] = {r[j + 1], ']'};
+            const size_t end = r.find(std::string_view(term, 2), j + 2);
+            if (end == std::string_view::npos) return r.size();
+            j = end + 2;
+        } else {
+            ++j;
+        }
+    }
+    return std::min(j + 1, r.size());
+}
+
+uint64_t posix_copies(std::string_view p, bool ere) {
+    struct Level {
+        TreeSize done;   // earlier alternatives
+        TreeSize branch; // this alternative before its last item
+        TreeSize last;   // the last item, which a repetition applies to
+        bool has_last = false;
+        bool repeated = false; // the last item already carries a repetition
+        TreeSize total() const { return done + branch + last; }
+        void item(TreeSize t) {
+            branch = branch + last;
+            last = t;
+            has_last = true;
+            repeated = false;
+        }
+    };
+    std::vector<Level> levels(1);
+    auto close_group = [&] {
+        const TreeSize inner = levels.back().total();
+        levels.pop_back();
+        levels.back().item(inner + TreeSize{1, 1});
+    };
+    const std::string_view lparen = ere ? "(" : "\\(", rparen = ere ? ")" : "\\)",
+                           bar = ere ? "|" : "\\|";
+    for (size_t i = 0; i < p.size();) {
+        const std::string_view r = p.substr(i);
+        Level& level = levels.back();
+        uint64_t copies = 0;
+        if (const size_t len = repetition(r, ere, copies); len && level.has_last) {
+            // A repetition of a repetition (a**, a*+?) nests closures that regcomp
+            // computes recursively, as costly as a copy: count it as one.
+            if (level.repeated) copies = std::max<uint64_t>(copies, 2);
+            level.repeated = true;
+            uint64_t& e = level.last.expanded;
+            e = e > kSaturated / copies ? kSaturated : e * copies;
+            i += len;
+        } else if (r.starts_with(lparen)) {
+            levels.emplace_back();
+            i += lparen.size();
+        } else if (r.starts_with(rparen) && levels.size() > 1) {
+            close_group();
+            i += rparen.size();
+        } else if (r.starts_with(bar)) {
+            level.done = level.total() + TreeSize{1, 1};
+            level.branch = level.last = {};
+            level.has_last = level.repeated = false;
+            i += bar.size();
+        } else {
+            level.item({1, 1});
+            i += r[0] == '[' ? bracket_length(r) : r[0] == '\\' ? std::min<size_t>(2, r.size()) : 1;
+        }
+    }
+    while (levels.size() > 1)
+        close_group();
+    const TreeSize all = levels.back().total();
+    return all.expanded - std::min(all.expanded, all.written);
 }
 
 bool is_limit(int rc) {
@@ -192,6 +316,10 @@ Expected<Regex> Regex::compile(std::string_view pattern, RuleSyntax syntax, bool
         // regcomp needs a C string: a NUL inside would silently cut the pattern.
         if (pattern.find('\0') != std::string_view::npos)
             return Error{"", 0, "NUL byte in regular expression"};
+        if (posix_copies(pattern, flags & REG_EXTENDED) > kMaxPosixCopies)
+            return Error{"", 0,
+                         "regular expression too complex: its repetitions expand to over " +
+                             std::to_string(kMaxPosixCopies) + " copies"};
         std::string text(pattern);
         auto re = PosixPtr(new regex_t{});
         int cflags = static_cast<int>(flags) | (caseless ? REG_ICASE : 0);

@@ -134,3 +134,42 @@ BOOST_AUTO_TEST_CASE(default_limits_answer_as_postmap_does) {
         BOOST_TEST(re->match(subject, g) == MatchOutcome::Match, "jit " << jit);
     }
 }
+
+// glibc's regcomp copies repeated operands, so stacked or nested repetitions take
+// exponential time and memory; such patterns are refused before regcomp sees them.
+BOOST_AUTO_TEST_CASE(posix_exponential_repetitions_are_refused_at_once) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::string stacked = "\\.example\\" + std::string(55, '+') + ".(net|org)$";
+    std::string nested = "a";
+    for (int i = 0; i < 10; ++i)
+        nested = "(" + nested + "){1,3}";
+    for (const std::string& p : {stacked, std::string("a") + std::string(20, '+'), nested,
+                                 std::string("(ab){1,2000}"), "^P" + std::string(20, '*') + "x"}) {
+        auto re = Regex::compile(p, RuleSyntax::PosixRegexp, true, REG_EXTENDED);
+        BOOST_REQUIRE_MESSAGE(!re, p);
+        BOOST_TEST(re.error().reason.find("too complex") != std::string::npos);
+    }
+    // Basic REs repeat with \+ and \{m,n\}.
+    std::string bre = "a";
+    for (int i = 0; i < 20; ++i)
+        bre += "\\+";
+    BOOST_TEST(!Regex::compile(bre, RuleSyntax::PosixRegexp, true, 0));
+    BOOST_TEST(
+        !Regex::compile("\\(\\(a\\{1,40\\}\\)\\{1,40\\}\\)", RuleSyntax::PosixRegexp, true, 0));
+    BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(2)));
+}
+
+BOOST_AUTO_TEST_CASE(posix_ordinary_repetitions_still_compile) {
+    const std::string long_literal(3000, 'x');
+    for (const std::string& p :
+         {std::string(R"(^([0-9]{1,3}\.){3}[0-9]{1,3}$)"), std::string("a{1000}"),
+          std::string("^[[:alpha:]]{1,255}(-[]a-z[:digit:]]{1,63})*\\.ex$"),
+          std::string(R"(^(c|s)-([0-9]+)-([0-9]+)\.hsd1\.([a-z]{2})\.comcast\.net$)"),
+          std::string("a+++"), long_literal}) {
+        auto re = Regex::compile(p, RuleSyntax::PosixRegexp, true, REG_EXTENDED);
+        BOOST_TEST(re.has_value(), p.substr(0, 60));
+    }
+    auto ip = Regex::compile(R"(^([0-9]{1,3}\.){3}[0-9]{1,3}$)", RuleSyntax::PosixRegexp, true,
+                             REG_EXTENDED);
+    BOOST_TEST(ip->match("192.0.2.10") == MatchOutcome::Match);
+}
