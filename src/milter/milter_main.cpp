@@ -1,12 +1,13 @@
 // milter_main.cpp — the ip25b-milter daemon: options, start-up order, signals, shutdown.
 //
 // Start-up order matters: signals are blocked before any thread exists (the
-// resolver's, libmilter's); the configuration and rules are checked (lint's
-// verdict) while errors still reach the terminal; the pid file is locked and
-// the sockets probed (a live instance is an error, stale files are replaced)
-// before forking; the sockets are opened while still privileged, then
-// privileges are dropped, and only then is the working set built, so the
-// decision log is opened (and reopened at rotation) as the service user.
+// resolver's, libmilter's); the configuration is checked while errors still
+// reach the terminal; the pid file is locked and the sockets probed (a live
+// instance is an error, stale files are replaced) before forking; the sockets
+// are opened while still privileged, then privileges are dropped, and only
+// then is the working set built (the rules read, linted and compiled once),
+// so the rules are read and the decision log is opened (and reopened at
+// rotation) as the service user; the parent waits for that and prints a refusal.
 // With -u a root supervisor stays behind to remove the pid file and sockets
 // (milter_process.hpp).
 //
@@ -38,7 +39,9 @@
 
 #include "ip25b/control.hpp"
 #include "ip25b/install_paths.hpp"
+#include "ip25b/lint.hpp"
 #include "ip25b/metrics_http.hpp"
+#include "ip25b/rule_source.hpp"
 
 #include <pthread.h>
 #include <signal.h>
@@ -75,9 +78,9 @@ std::string absolute(const std::string& p) {
 }
 
 std::string absolute_rule(const std::string& p) {
-    for (std::string prefix : {"pcre:", "regexp:"})
-        if (p.rfind(prefix, 0) == 0) return prefix + absolute(p.substr(prefix.size()));
-    return absolute(p);
+    RuleSourceSpec source = parse_rule_source(p);
+    source.path = absolute(source.path);
+    return source.to_string();
 }
 
 spdlog::level::level_enum level_of(const std::string& level) {
@@ -252,8 +255,8 @@ int fail(const std::string& message) {
 
 // The rule set as the daemon would load it, with lint's verdict.
 std::optional<Error> check_rules(const Config& config, std::string* summary = nullptr) {
-    if (auto e = lint_verdict(config.rules)) return e;
-    auto classifier = Classifier::load(config.rules);
+    LintReport lint;
+    auto classifier = Classifier::load(config.rules, &lint);
     if (!classifier) return classifier.error();
     if (summary) *summary = classifier.value()->summary();
     return std::nullopt;
@@ -376,9 +379,9 @@ int main(int argc, char** argv) {
     setup_logging(config->log, cl.o.foreground);
     const MilterConfig& mc = config->milter;
 
-    // Fail in the foreground, with a clear message, on what would otherwise
-    // only show in syslog after the fork.
-    if (auto e = check_rules(*config)) return fail(e->to_string());
+    // The rules are loaded (and linted) once, after the privilege drop, as
+    // the service user that reloads them; a refusal still reaches the
+    // terminal: the parent waits for the ready report (or -f logs to stderr).
     auto access = socket_access(mc);
     if (!access) return fail(access.error().to_string());
     if (smfi_register(filter_description()) != MI_SUCCESS) return fail("smfi_register failed");

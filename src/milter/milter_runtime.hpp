@@ -44,11 +44,6 @@ struct Runtime {
 // The config file plus command-line overrides (no rules loaded, no I/O but the file).
 Expected<Config> read_config(const Overrides& o);
 
-// Lint's verdict on the rule files a config loads (own rules and rule
-// sources, each set checked as `ip25b lint` checks it): the first error,
-// naming file:line, with a count of the others; nullopt when clean.
-std::optional<Error> lint_verdict(const ClassifierConfig& rules);
-
 // Builds a complete Runtime. `previous` (may be null) lends what need not be
 // rebuilt: the resolver and its cache when [dns] is unchanged, the decision
 // log when its settings are unchanged (it is reopened instead, for rotation).

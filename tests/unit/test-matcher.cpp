@@ -147,8 +147,8 @@ BOOST_AUTO_TEST_CASE(build_errors_name_file_and_line) {
 }
 
 BOOST_AUTO_TEST_CASE(regexp_tables_use_posix_syntax) {
-    auto t = load_table_spec(std::string("regexp:") + IP25B_TEST_DATA + "/sample.regexp",
-                             TableStrictness::Strict);
+    auto t = load_postfix_table(std::string(IP25B_TEST_DATA) + "/sample.regexp",
+                                RuleSyntax::PosixRegexp, TableStrictness::Strict);
     BOOST_REQUIRE_MESSAGE(t, (t ? "" : t.error().to_string()));
     auto m = Matcher::build(t->rules);
     BOOST_REQUIRE(m);
@@ -161,7 +161,7 @@ BOOST_AUTO_TEST_CASE(regexp_tables_use_posix_syntax) {
 }
 
 BOOST_AUTO_TEST_CASE(fqrdns_indexed_equals_linear_over_the_corpus) {
-    auto t = load_table_spec(std::string("pcre:") + IP25B_SHARED_DIR + "/data/fqrdns.pcre");
+    auto t = load_postfix_table(std::string(IP25B_SHARED_DIR) + "/data/fqrdns.pcre", RuleSyntax::Pcre);
     BOOST_REQUIRE(t);
     auto m = Matcher::build(t->rules);
     BOOST_REQUIRE(m);
@@ -206,7 +206,7 @@ BOOST_AUTO_TEST_CASE(fqrdns_indexed_equals_linear_over_the_corpus) {
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_lookups_agree) {
-    auto t = load_table_spec(std::string("pcre:") + IP25B_SHARED_DIR + "/data/fqrdns.pcre");
+    auto t = load_postfix_table(std::string(IP25B_SHARED_DIR) + "/data/fqrdns.pcre", RuleSyntax::Pcre);
     BOOST_REQUIRE(t);
     auto m = Matcher::build(t->rules);
     BOOST_REQUIRE(m);
