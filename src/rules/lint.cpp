@@ -143,10 +143,12 @@ std::vector<std::string> adversarial_names(const std::string& pattern,
     constexpr size_t kLongest = 253;
     std::vector<std::string> runs;
     for (const std::string& u : units) {
-        std::string run;
-        run.reserve(kLongest);
-        while (run.size() + u.size() <= kLongest)
-            run += u;
+        const size_t size = kLongest / u.size() * u.size();
+        std::string run = u;
+        run.reserve(size);
+        while (run.size() * 2 <= size) // doubling: a few appends, not one per unit
+            run += run;
+        run.append(run, 0, size - run.size());
         runs.push_back(std::move(run));
     }
     std::vector<std::string> out;
