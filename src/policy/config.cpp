@@ -186,8 +186,7 @@ void read_rules(Section& s, Config& c, const std::string& base) {
     });
     // Feeds the list does not place are consulted after everything it names.
     for (const auto& f : c.feeds)
-        if (!named_feeds.count(f.name))
-            c.rules.rules.push_back(feed_source(c.update, f.name));
+        if (!named_feeds.count(f.name)) c.rules.rules.push_back(feed_source(c.update, f.name));
     s.strings("self_ranges", [&](const std::string& v, const toml::node& n) {
         std::string err;
         auto cidr = Cidr::parse(v, &err);

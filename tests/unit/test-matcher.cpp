@@ -161,7 +161,8 @@ BOOST_AUTO_TEST_CASE(regexp_tables_use_posix_syntax) {
 }
 
 BOOST_AUTO_TEST_CASE(fqrdns_indexed_equals_linear_over_the_corpus) {
-    auto t = load_postfix_table(std::string(IP25B_SHARED_DIR) + "/data/fqrdns.pcre", RuleSyntax::Pcre);
+    auto t =
+        load_postfix_table(std::string(IP25B_SHARED_DIR) + "/data/fqrdns.pcre", RuleSyntax::Pcre);
     BOOST_REQUIRE(t);
     auto m = Matcher::build(t->rules);
     BOOST_REQUIRE(m);
@@ -206,7 +207,8 @@ BOOST_AUTO_TEST_CASE(fqrdns_indexed_equals_linear_over_the_corpus) {
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_lookups_agree) {
-    auto t = load_postfix_table(std::string(IP25B_SHARED_DIR) + "/data/fqrdns.pcre", RuleSyntax::Pcre);
+    auto t =
+        load_postfix_table(std::string(IP25B_SHARED_DIR) + "/data/fqrdns.pcre", RuleSyntax::Pcre);
     BOOST_REQUIRE(t);
     auto m = Matcher::build(t->rules);
     BOOST_REQUIRE(m);

@@ -179,4 +179,3 @@ BOOST_AUTO_TEST_CASE(hostile_table_content) {
     auto ds = parse_postfix_table("!a^xa r\n", "t.pcre", RuleSyntax::Pcre, TableStrictness::Strict);
     BOOST_TEST(ds.error().reason.find("invalid regexp delimiter") != std::string::npos);
 }
-
