@@ -21,6 +21,8 @@
 
 namespace ip25b {
 
+struct LintReport;
+
 struct ClassifierConfig {
     // Rule files (*.toml) or directories of them, or Postfix tables given as
     // "pcre:FILE" / "regexp:FILE". Loaded in order; the first matching rule wins.
@@ -54,8 +56,16 @@ struct ClassifierConfig {
 
 class Classifier {
   public:
-    // Errors name the file and line of the first problem found.
-    static Expected<std::shared_ptr<const Classifier>> load(const ClassifierConfig& config);
+    // Errors name the file and line of the first problem found. With `lint`,
+    // the project's rule files among the rules and self_rules are checked as
+    // `ip25b lint` checks them (lint.hpp; each list as one set) while they
+    // load, against the very regexes the classifier then runs, so every rule
+    // is compiled once: a set with a lint error is refused with
+    // lint_refusal()'s error. All findings, warnings included, are added to
+    // *lint. Postfix tables and feeds are not linted (feeds were, by `ip25b
+    // update`, before they were installed).
+    static Expected<std::shared_ptr<const Classifier>> load(const ClassifierConfig& config,
+                                                            LintReport* lint = nullptr);
 
     Verdict classify(const IpAddress& client, const PtrResult& ptr) const;
 

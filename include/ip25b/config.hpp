@@ -13,6 +13,7 @@
 #include "ip25b/classifier.hpp"
 #include "ip25b/decision_log.hpp"
 #include "ip25b/error.hpp"
+#include "ip25b/feed_fetch.hpp"
 #include "ip25b/policy.hpp"
 #include "ip25b/resolver.hpp"
 
@@ -27,14 +28,15 @@ namespace ip25b {
 struct DnsConfig {
     // "ip", "ip:port", "[v6]:port"; empty: the servers of /etc/resolv.conf.
     std::vector<std::string> servers;
-    std::chrono::milliseconds timeout{1000}; // per try
-    unsigned tries = 2;
-    std::chrono::milliseconds deadline{3000}; // a session waits at most this long for its PTR
-    size_t cache_size = 100000;               // addresses kept
-    std::chrono::seconds cache_min_ttl{60};
-    std::chrono::seconds cache_max_ttl{86400};
-    std::chrono::seconds negative_ttl{300}; // NXDOMAIN/NODATA
-    std::chrono::seconds tempfail_ttl{30};  // SERVFAIL/timeout
+    // Defaults: the resolver's and the PTR cache's own (resolver.hpp, ptr_cache.hpp).
+    std::chrono::milliseconds timeout{kDefaultDnsTimeoutMs}; // per try
+    unsigned tries = kDefaultDnsTries;
+    std::chrono::milliseconds deadline{kDefaultDnsDeadlineMs}; // a session's wait for its PTR
+    size_t cache_size = kDefaultCacheEntries;                  // addresses kept
+    std::chrono::seconds cache_min_ttl{kDefaultCacheMinTtl};
+    std::chrono::seconds cache_max_ttl{kDefaultCacheMaxTtl};
+    std::chrono::seconds negative_ttl{kDefaultNegativeTtl}; // NXDOMAIN/NODATA
+    std::chrono::seconds tempfail_ttl{kDefaultTempfailTtl}; // SERVFAIL/timeout
 };
 
 struct LogConfig {
@@ -82,9 +84,10 @@ struct FeedConfig {
     std::string public_key; // minisign public key, base64 ("RW…")
     std::string ca_file;    // optional pinned CA bundle (PEM)
     std::chrono::seconds refresh{3600};
-    size_t max_size = 4 * 1024 * 1024;
-    std::chrono::milliseconds connect_timeout{10000};
-    std::chrono::milliseconds timeout{60000};
+    // Defaults: the fetcher's own (feed_fetch.hpp).
+    size_t max_size = kDefaultFetchMaxBytes;
+    std::chrono::milliseconds connect_timeout = kDefaultFetchConnectTimeout;
+    std::chrono::milliseconds timeout = kDefaultFetchTimeout;
     std::string where; // file:line of the [[feeds]] entry
 };
 

@@ -17,12 +17,17 @@
 
 namespace ip25b {
 
+// The defaults of a fetch, which a configured feed ([[feeds]]) takes over.
+inline constexpr size_t kDefaultFetchMaxBytes = 4 * 1024 * 1024;
+inline constexpr std::chrono::milliseconds kDefaultFetchConnectTimeout{10000};
+inline constexpr std::chrono::milliseconds kDefaultFetchTimeout{60000};
+
 struct FetchRequest {
     std::string url;
     std::string ca_file; // empty: the system's CA store
-    size_t max_bytes = 4 * 1024 * 1024;
-    std::chrono::milliseconds connect_timeout{10000};
-    std::chrono::milliseconds timeout{60000};
+    size_t max_bytes = kDefaultFetchMaxBytes;
+    std::chrono::milliseconds connect_timeout = kDefaultFetchConnectTimeout;
+    std::chrono::milliseconds timeout = kDefaultFetchTimeout;
     std::string etag;          // from the last good fetch; "" = unconditional
     std::string last_modified; // "
 };

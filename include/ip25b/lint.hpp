@@ -8,9 +8,11 @@
 // over lint_paths(); tests call the functions directly.
 #pragma once
 
+#include "ip25b/error.hpp"
 #include "ip25b/rule_file.hpp"
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,11 +48,15 @@ LintReport lint_paths(const std::vector<std::string>& paths);
 // The same over files already loaded.
 LintReport lint_files(const std::vector<RuleFile>& files);
 
-// The rule files a rule-source list (config `rules.files`, `--rules`) loads,
-// exactly as the classifier loads them (a directory: its *.toml files, not
-// recursive; pcre:/regexp: tables are Postfix's format and not linted). The
-// milter refuses a set with errors here on start and on reload, so what it
-// runs is what `ip25b lint` passes.
-LintReport lint_rule_sources(const std::vector<std::string>& specs);
+// The same over files about to be loaded (the classifier lints the rule files
+// it loads this way): each rule that compiles keeps its regex in
+// Rule::compiled, so the matcher built from these rules compiles nothing
+// again and runs the very regexes lint checked.
+LintReport lint_for_loading(const std::vector<RuleFile*>& files);
+
+// Why a set with lint errors is refused (the milter's start and reload, -n):
+// the first error as "file:line: lint: reason (and N more; see ip25b lint)";
+// nullopt when the report has no error.
+std::optional<Error> lint_refusal(const LintReport& report);
 
 } // namespace ip25b

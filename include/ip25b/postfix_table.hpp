@@ -45,11 +45,6 @@ Expected<TableLoad> parse_postfix_table(std::string_view text, const std::string
 Expected<TableLoad> load_postfix_table(const std::string& path, RuleSyntax syntax,
                                        TableStrictness strictness = TableStrictness::Postfix);
 
-// The one place a table specification becomes rules: "pcre:FILE" or
-// "regexp:FILE" (the project's own rule files will be dispatched here too).
-Expected<TableLoad> load_table_spec(std::string_view spec,
-                                    TableStrictness strictness = TableStrictness::Postfix);
-
 // A result split into literal text and group references, for substitution.
 struct ResultPart {
     std::string text; // literal text when group < 0

@@ -26,11 +26,18 @@
 
 namespace ip25b {
 
+// The defaults of the cache, which ResolverOptions and the config's [dns]
+// take over: defined once, so the library used alone behaves as configured.
+inline constexpr size_t kDefaultCacheEntries = 100000;
+inline constexpr uint32_t kDefaultCacheMinTtl = 60;    // seconds
+inline constexpr uint32_t kDefaultCacheMaxTtl = 86400; // seconds
+inline constexpr uint32_t kDefaultTempfailTtl = 30;    // seconds
+
 struct PtrCacheOptions {
-    size_t max_entries = 100000; // 0 disables the cache
-    uint32_t min_ttl = 60;       // seconds
-    uint32_t max_ttl = 86400;    // seconds
-    uint32_t tempfail_ttl = 5;   // seconds; 0 disables caching of temporary failures
+    size_t max_entries = kDefaultCacheEntries; // 0 disables the cache
+    uint32_t min_ttl = kDefaultCacheMinTtl;
+    uint32_t max_ttl = kDefaultCacheMaxTtl;
+    uint32_t tempfail_ttl = kDefaultTempfailTtl; // 0 disables caching of temporary failures
 };
 
 struct PtrCacheStats {

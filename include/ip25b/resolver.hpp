@@ -28,17 +28,23 @@
 
 namespace ip25b {
 
+// The defaults of the resolver, which the config's [dns] takes over.
+inline constexpr unsigned kDefaultDnsTimeoutMs = 1000;
+inline constexpr unsigned kDefaultDnsTries = 2;
+inline constexpr unsigned kDefaultDnsDeadlineMs = 3000;
+inline constexpr uint32_t kDefaultNegativeTtl = 300; // seconds
+
 struct ResolverOptions {
     // "127.0.0.1", "127.0.0.1:5353", "[::1]:5353", "2001:db8::1"; empty = /etc/resolv.conf.
     std::vector<std::string> servers;
-    unsigned timeout_ms = 1000;  // first try; c-ares doubles it on each later round
-    unsigned tries = 2;          // rounds over the server list
-    unsigned deadline_ms = 3000; // a caller never waits longer than this
-    size_t cache_max_entries = 100000;
-    uint32_t cache_min_ttl = 60;
-    uint32_t cache_max_ttl = 86400;
-    uint32_t negative_ttl = 300;    // NoPtr lifetime when the answer carries no SOA
-    uint32_t tempfail_ttl = 5;      // 0 = temporary failures are not cached
+    unsigned timeout_ms = kDefaultDnsTimeoutMs;   // first try; c-ares doubles it each round
+    unsigned tries = kDefaultDnsTries;            // rounds over the server list
+    unsigned deadline_ms = kDefaultDnsDeadlineMs; // a caller never waits longer than this
+    size_t cache_max_entries = kDefaultCacheEntries;
+    uint32_t cache_min_ttl = kDefaultCacheMinTtl;
+    uint32_t cache_max_ttl = kDefaultCacheMaxTtl;
+    uint32_t negative_ttl = kDefaultNegativeTtl; // NoPtr lifetime when the answer has no SOA
+    uint32_t tempfail_ttl = kDefaultTempfailTtl; // 0 = temporary failures are not cached
     unsigned max_ptr_names = 10;    // PTR names forward-checked per address (bounds the work)
     unsigned max_cname_hops = 8;    // CNAME links followed per name
     unsigned max_outstanding = 100; // DNS queries on the wire at once; more wait their turn

@@ -1,6 +1,8 @@
 // dns_name.cpp — host-name checks; see dns_name.hpp for the accepted syntax.
 #include "ip25b/dns_name.hpp"
 
+#include "ip25b/ascii.hpp"
+
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -51,10 +53,7 @@ std::optional<std::string> hostname_problem(std::string_view name) {
 
 std::string normalize_hostname(std::string_view name) {
     if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-    std::string out(name);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-    return out;
+    return ascii_lower(name);
 }
 
 } // namespace ip25b

@@ -1,6 +1,8 @@
 // dns_wire.cpp — bounds-checked parsing of DNS answers; see dns_wire.hpp.
 #include "ip25b/dns_wire.hpp"
 
+#include "ip25b/ascii.hpp"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -184,14 +186,7 @@ std::optional<Message> parse_message(const uint8_t* data, size_t len, std::strin
 }
 
 bool same_name(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-        unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-        if (x >= 'A' && x <= 'Z') x = x - 'A' + 'a';
-        if (y >= 'A' && y <= 'Z') y = y - 'A' + 'a';
-        if (x != y) return false;
-    }
-    return true;
+    return ascii_iequals(a, b);
 }
 
 std::string printable(std::string_view s, size_t max) {

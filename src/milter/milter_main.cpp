@@ -1,12 +1,13 @@
 // milter_main.cpp — the ip25b-milter daemon: options, start-up order, signals, shutdown.
 //
 // Start-up order matters: signals are blocked before any thread exists (the
-// resolver's, libmilter's); the configuration and rules are checked (lint's
-// verdict) while errors still reach the terminal; the pid file is locked and
-// the sockets probed (a live instance is an error, stale files are replaced)
-// before forking; the sockets are opened while still privileged, then
-// privileges are dropped, and only then is the working set built, so the
-// decision log is opened (and reopened at rotation) as the service user.
+// resolver's, libmilter's); the configuration is checked while errors still
+// reach the terminal; the pid file is locked and the sockets probed (a live
+// instance is an error, stale files are replaced) before forking; the sockets
+// are opened while still privileged, then privileges are dropped, and only
+// then is the working set built (the rules read, linted and compiled once),
+// so the rules are read and the decision log is opened (and reopened at
+// rotation) as the service user; the parent waits for that and prints a refusal.
 // With -u a root supervisor stays behind to remove the pid file and sockets
 // (milter_process.hpp).
 //
@@ -45,7 +46,9 @@
 
 #include "ip25b/control.hpp"
 #include "ip25b/install_paths.hpp"
+#include "ip25b/lint.hpp"
 #include "ip25b/metrics_http.hpp"
+#include "ip25b/rule_source.hpp"
 
 #include <pthread.h>
 #include <signal.h>
@@ -84,9 +87,9 @@ std::string absolute(const std::string& p) {
 }
 
 std::string absolute_rule(const std::string& p) {
-    for (std::string prefix : {"pcre:", "regexp:"})
-        if (p.rfind(prefix, 0) == 0) return prefix + absolute(p.substr(prefix.size()));
-    return absolute(p);
+    RuleSourceSpec source = parse_rule_source(p);
+    source.path = absolute(source.path);
+    return source.to_string();
 }
 
 spdlog::level::level_enum level_of(const std::string& level) {
@@ -188,7 +191,7 @@ void write_pending_records(std::chrono::milliseconds limit) {
     _exit(0);
 }
 
-// Waits for a load of the start (the foreground check, the first working set)
+// Waits for the start's load (the first working set)
 // while answering signals. A stop signal leaves at once: there are no sessions
 // yet and the load cannot be cancelled.
 template <class T> T await_start_load(BackgroundLoad<T>& load, bool& reload_asked) {
@@ -380,15 +383,14 @@ int fail(const std::string& message) {
     return 1;
 }
 
-// The rule set as the daemon would load it, with lint's verdict.
-std::optional<Error> check_rules(const Config& config, std::string* summary = nullptr) {
-    if (auto e = lint_verdict(config.rules)) return e;
-    auto classifier = Classifier::load(config.rules);
+// -n: the rule set as the daemon would load it (linted and compiled once),
+// with the table lines it would skip.
+std::optional<Error> check_rules(const Config& config, std::string& summary) {
+    LintReport lint;
+    auto classifier = Classifier::load(config.rules, &lint);
     if (!classifier) return classifier.error();
-    if (summary) { // -n: the start-up check logs them when it builds the runtime
-        *summary = classifier.value()->summary();
-        log_table_warnings(*classifier.value());
-    }
+    summary = classifier.value()->summary();
+    log_table_warnings(*classifier.value());
     return std::nullopt;
 }
 
@@ -397,7 +399,7 @@ int check_configuration(const Overrides& o) {
     auto config = read_config(o);
     if (!config) return fail(config.error().to_string());
     std::string summary;
-    if (auto e = check_rules(*config, &summary)) return fail(e->to_string());
+    if (auto e = check_rules(*config, summary)) return fail(e->to_string());
     std::cout << "ip25b-milter: configuration "
               << (o.config_file.empty() ? "(defaults)" : o.config_file) << " OK; " << summary
               << std::endl;
@@ -518,19 +520,6 @@ int run_milter(const CommandLine& cl, const Config& config, const SocketAccess& 
     return rc == MI_SUCCESS ? 0 : 1;
 }
 
-// Fail in the foreground, with a clear message, on what would otherwise
-// only show in syslog after the fork. Checked on a load thread, so that a
-// stop signal during the check ends the start at once.
-std::optional<Error> check_before_start(const Config& config, bool& reload_asked) {
-    BackgroundLoad<std::optional<Error>> check([config] { return check_rules(config); });
-    auto verdict = await_start_load(check, reload_asked);
-    // fork() copies only this thread: let the check's thread end first, or
-    // the child would count it as running for good.
-    while (loads_running())
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return verdict;
-}
-
 // What the process holds before forking: socket permissions, the locked pid
 // file, the control socket; the milter socket is probed, not yet opened.
 struct Prepared {
@@ -595,8 +584,10 @@ int main(int argc, char** argv) {
     setup_logging(config->log, cl.o.foreground);
     const MilterConfig& mc = config->milter;
 
+    // The rules are loaded (and linted) once, after the privilege drop, as the
+    // service user that reloads them; a refusal still reaches the terminal:
+    // the parent waits for the ready report (or -f logs to stderr).
     bool reload_asked = false; // a SIGUSR1 during the start: one reload once serving
-    if (auto e = check_before_start(*config, reload_asked)) return fail(e->to_string());
     Prepared p;
     if (auto e = prepare_process(mc, p)) return fail(e->to_string());
     int ready_fd = -1;

@@ -43,22 +43,6 @@ Expected<Config> read_config(const Overrides& o) {
     return c;
 }
 
-std::optional<Error> lint_verdict(const ClassifierConfig& rules) {
-    for (const auto* specs : {&rules.self_rules, &rules.rules}) {
-        LintReport report = lint_rule_sources(*specs);
-        size_t errors = report.errors();
-        if (!errors) continue;
-        for (const LintFinding& f : report.findings) {
-            if (f.severity != LintSeverity::Error) continue;
-            std::string more =
-                errors > 1 ? " (and " + std::to_string(errors - 1) + " more; see ip25b lint)"
-                           : std::string();
-            return Error{f.file, f.line, "lint: " + f.reason + more};
-        }
-    }
-    return std::nullopt;
-}
-
 void log_table_warnings(const Classifier& classifier) {
     // Postfix logs each skipped table line when it opens the table; so does the
     // daemon, at every load, bounded so a hostile table cannot flood the log.
@@ -90,8 +74,8 @@ assemble_runtime(const Overrides& o, const std::shared_ptr<const Runtime>& previ
 
     // What runs is what `ip25b lint` passes: a rule whose own examples fail
     // or that hits the PCRE2 limits would be silently dead in the milter.
-    if (auto e = lint_verdict(rt->config.rules)) return *e;
-    auto classifier = Classifier::load(rt->config.rules);
+    LintReport lint;
+    auto classifier = Classifier::load(rt->config.rules, &lint);
     if (!classifier) return classifier.error();
     rt->classifier = classifier.value();
     log_table_warnings(*rt->classifier);

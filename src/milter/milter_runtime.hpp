@@ -44,11 +44,6 @@ struct Runtime {
 // The config file plus command-line overrides (no rules loaded, no I/O but the file).
 Expected<Config> read_config(const Overrides& o);
 
-// Lint's verdict on the rule files a config loads (own rules and rule
-// sources, each set checked as `ip25b lint` checks it): the first error,
-// naming file:line, with a count of the others; nullopt when clean.
-std::optional<Error> lint_verdict(const ClassifierConfig& rules);
-
 // Logs (warn) the Postfix-table lines the loaded set skipped, as postmap does.
 void log_table_warnings(const Classifier& classifier);
 

@@ -6,6 +6,7 @@
 #include "ip25b/feed_signature.hpp"
 #include "ip25b/feed_store.hpp"
 #include "ip25b/install_paths.hpp"
+#include "ip25b/rule_source.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -123,14 +124,13 @@ std::string resolve_path(const std::string& base, const std::string& p) {
 // "{rules}/..." names the shipped rules wherever they are installed, so the
 // shipped config works unchanged in /etc and in the source tree.
 std::string resolve_rule_path(const std::string& base, const std::string& p) {
-    const std::string& shipped = install_paths().rules_dir;
-    for (const char* prefix : {"pcre:", "regexp:"}) {
-        std::string_view pv(prefix);
-        if (p.compare(0, pv.size(), pv) == 0)
-            return std::string(pv) +
-                   resolve_path(base, expand_rules_dir(p.substr(pv.size()), shipped));
-    }
-    return resolve_path(base, expand_rules_dir(p, shipped));
+    RuleSourceSpec source = parse_rule_source(p);
+    source.path = resolve_path(base, expand_rules_dir(source.path, install_paths().rules_dir));
+    return source.to_string();
+}
+
+std::string feed_source(const UpdateConfig& update, const std::string& name) {
+    return RuleSourceSpec{RuleSourceKind::Feed, feed_directory(update.state_dir, name)}.to_string();
 }
 
 bool valid_reply_code(std::string_view code, char first) {
@@ -172,21 +172,21 @@ std::chrono::seconds secs(int64_t v) {
 void read_rules(Section& s, Config& c, const std::string& base) {
     std::set<std::string> named_feeds;
     s.strings("files", [&](const std::string& v, const toml::node& n) {
-        if (v.starts_with("feed:")) {
-            auto name = v.substr(5);
+        const RuleSourceSpec source = parse_rule_source(v);
+        if (source.kind == RuleSourceKind::Feed) {
+            const std::string& name = source.path;
             auto it = std::find_if(c.feeds.begin(), c.feeds.end(),
                                    [&](const FeedConfig& f) { return f.name == name; });
             if (it == c.feeds.end()) s.fail(n, "rules.files: no [[feeds]] entry is named " + name);
             if (!named_feeds.insert(name).second) s.fail(n, "rules.files: " + v + " twice");
-            c.rules.rules.push_back("feed:" + feed_directory(c.update.state_dir, name));
+            c.rules.rules.push_back(feed_source(c.update, name));
             return;
         }
         c.rules.rules.push_back(resolve_rule_path(base, v));
     });
     // Feeds the list does not place are consulted after everything it names.
     for (const auto& f : c.feeds)
-        if (!named_feeds.count(f.name))
-            c.rules.rules.push_back("feed:" + feed_directory(c.update.state_dir, f.name));
+        if (!named_feeds.count(f.name)) c.rules.rules.push_back(feed_source(c.update, f.name));
     s.strings("self_ranges", [&](const std::string& v, const toml::node& n) {
         std::string err;
         auto cidr = Cidr::parse(v, &err);
@@ -543,7 +543,7 @@ Expected<Config> parse_config(std::string_view text, const std::string& name,
             read_rules(s, c, base_dir);
         } else {
             for (const auto& f : c.feeds)
-                c.rules.rules.push_back("feed:" + feed_directory(c.update.state_dir, f.name));
+                c.rules.rules.push_back(feed_source(c.update, f.name));
         }
         if (auto* t = top.table("dns")) {
             Section s(*t, "dns", name);

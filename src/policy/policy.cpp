@@ -1,6 +1,8 @@
 // policy.cpp — exemptions, actions, replies and the per-connection session.
 #include "ip25b/policy.hpp"
 
+#include "ip25b/ascii.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -13,10 +15,7 @@ constexpr size_t max_reply_length = 900; // SMTP reply lines are at most 512 oct
                                          // RFC 5321 but MTAs wrap; keep well under 1000
 
 bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
+    return ascii_iequals(a, b);
 }
 
 std::string_view base_name(std::string_view path) {

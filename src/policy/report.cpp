@@ -41,6 +41,12 @@ std::string str(const nlohmann::json& j, const char* key) {
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// A field of the wrong type reads as false: json::value() would throw on it.
+bool flag(const nlohmann::json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
 bool has_mta_token(const std::string& name) {
     // A label that starts with a mail-server word followed by nothing, a digit
     // or a dash: "mail", "mx1", "smtp-out", "relay2", "mta7-a". Not "mailbox".
@@ -93,8 +99,7 @@ std::optional<Outcome> outcome_of(const nlohmann::json& j) {
     auto action = parse_action(str(j, "action"));
     if (!action) return std::nullopt;
     o.action = *action;
-    auto dry = j.find("dry_run");
-    if (dry != j.end() && dry->is_boolean() && dry->get<bool>()) {
+    if (flag(j, "dry_run")) {
         // Older records carry the policy's choice in "action" and no "would".
         o.would = str(j, "would").empty() ? o.action : parse_action(str(j, "would"));
         if (!o.would) return std::nullopt;
@@ -177,7 +182,7 @@ Report build_report(const std::vector<std::istream*>& inputs) {
             if (auto s = str(j, "sender"); !s.empty() && c.senders.size() < 3) c.senders.insert(s);
             const std::string helo = normalize_hostname(str(j, "helo"));
             const std::string name = normalize_hostname(ptr);
-            if (!helo.empty() && j.value("fcrdns", false) && helo == name) c.helo_equals_ptr = true;
+            if (!helo.empty() && flag(j, "fcrdns") && helo == name) c.helo_equals_ptr = true;
             if (has_mta_token(name) || has_mta_token(helo)) c.mta_token = true;
         }
     for (auto& [ip, c] : clients) {

@@ -10,9 +10,11 @@
 //      weighed into a score (generic_detector.hpp).
 #include "ip25b/classifier.hpp"
 
+#include "ip25b/ascii.hpp"
 #include "ip25b/dns_name.hpp"
 #include "ip25b/generic_detector.hpp"
 #include "ip25b/ip_in_name.hpp"
+#include "ip25b/lint.hpp"
 #include "ip25b/matcher.hpp"
 #include "ip25b/rule_source.hpp"
 
@@ -35,31 +37,51 @@ struct Classifier::Impl {
 Classifier::Classifier() : impl_(std::make_unique<Impl>()) {}
 Classifier::~Classifier() = default;
 
-// Loads the sources in order into one rule list and compiles it.
+// Loads the sources in order into one rule list and compiles it. With
+// `lint`, the rule files among them are linted first, as one set (as `ip25b
+// lint` checks the files it is given), and lint's compiled regexes are the
+// ones the matcher runs.
 static Expected<std::optional<Matcher>>
 build_matcher(const std::vector<std::string>& specs, size_t& files,
               std::vector<std::pair<std::string, size_t>>& file_rules, std::vector<Error>& warnings,
-              GenericDetectorConfig* zones) {
+              GenericDetectorConfig* zones, LintReport* lint) {
     if (specs.empty()) return std::optional<Matcher>();
-    std::vector<Rule> all;
+    std::vector<RuleSource> sources;
     for (const auto& spec : specs) {
-        auto source = load_rule_source(spec);
+        auto source = read_rule_source(spec);
         if (!source) return source.error();
-        files += source->files.size();
         warnings.insert(warnings.end(), source->warnings.begin(), source->warnings.end());
-        for (const auto& f : source->files) {
+        sources.push_back(std::move(source).value());
+    }
+    if (lint) {
+        std::vector<RuleFile*> linted;
+        for (auto& source : sources)
+            for (auto& f : source.rule_files)
+                linted.push_back(&f);
+        LintReport report = lint_for_loading(linted);
+        lint->files += report.files;
+        lint->rules += report.rules;
+        lint->examples += report.examples;
+        lint->findings.insert(lint->findings.end(), report.findings.begin(), report.findings.end());
+        if (auto refused = lint_refusal(report)) return *refused;
+    }
+    std::vector<Rule> all;
+    for (auto& source : sources) {
+        take_file_rules(source);
+        files += source.files.size();
+        for (const auto& f : source.files) {
             size_t n = 0;
-            for (const auto& r : source->rules)
+            for (const auto& r : source.rules)
                 n += r.file == f ? 1 : 0;
             file_rules.emplace_back(f, n);
         }
         if (zones) {
-            zones->cloud_domains.insert(zones->cloud_domains.end(), source->cloud_domains.begin(),
-                                        source->cloud_domains.end());
-            zones->isp_domains.insert(zones->isp_domains.end(), source->isp_domains.begin(),
-                                      source->isp_domains.end());
+            zones->cloud_domains.insert(zones->cloud_domains.end(), source.cloud_domains.begin(),
+                                        source.cloud_domains.end());
+            zones->isp_domains.insert(zones->isp_domains.end(), source.isp_domains.begin(),
+                                      source.isp_domains.end());
         }
-        for (auto& r : source->rules)
+        for (auto& r : source.rules)
             all.push_back(std::move(r));
     }
     auto matcher = Matcher::build(std::move(all));
@@ -67,18 +89,19 @@ build_matcher(const std::vector<std::string>& specs, size_t& files,
     return std::optional<Matcher>(std::move(matcher.value()));
 }
 
-Expected<std::shared_ptr<const Classifier>> Classifier::load(const ClassifierConfig& config) {
+Expected<std::shared_ptr<const Classifier>> Classifier::load(const ClassifierConfig& config,
+                                                             LintReport* lint) {
     std::shared_ptr<Classifier> c(new Classifier());
     c->impl_->config = config;
     auto self = build_matcher(config.self_rules, c->impl_->files, c->impl_->file_rules,
-                              c->impl_->warnings, nullptr);
+                              c->impl_->warnings, nullptr, lint);
     if (!self) return self.error();
     c->impl_->self_rules = std::move(self.value());
     GenericDetectorConfig gc;
     gc.threshold = config.generic_threshold;
     gc.hosting_files = config.hosting_domains;
-    auto rules =
-        build_matcher(config.rules, c->impl_->files, c->impl_->file_rules, c->impl_->warnings, &gc);
+    auto rules = build_matcher(config.rules, c->impl_->files, c->impl_->file_rules,
+                               c->impl_->warnings, &gc, lint);
     if (!rules) return rules.error();
     size_t count = 0;
     for (const auto& [file, n] : c->impl_->file_rules)
@@ -118,12 +141,7 @@ static Verdict from_rule(ClientClass cls, const Match& m, std::string evidence) 
 // whether the table meant "this client is fine" or "refuse it".
 static ClientClass class_of_table_result(std::string_view result) {
     auto word = result.substr(0, result.find_first_of(" \t"));
-    auto is = [&](std::string_view w) {
-        if (word.size() != w.size()) return false;
-        for (size_t i = 0; i < w.size(); ++i)
-            if ((word[i] | 0x20) != w[i]) return false;
-        return true;
-    };
+    auto is = [&](std::string_view w) { return ascii_iequals(word, w); };
     if (is("ok") || is("permit")) return ClientClass::Allowlisted;
     if (is("dunno")) return ClientClass::None;
     return ClientClass::Dynamic;

@@ -8,6 +8,8 @@
 // even that: the generic tier calls it for every name.
 #include "ip25b/ip_in_name.hpp"
 
+#include "ip25b/ascii.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -371,9 +373,7 @@ IpInName find_ip_in_name(std::string_view name, const IpAddress* client) {
     IpInName out;
     if (name.size() > 255) return out;
     if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-    std::string lower(name);
-    for (char& c : lower)
-        c = char(std::tolower(static_cast<unsigned char>(c)));
+    const std::string lower = ascii_lower(name);
     out.found = Scanner(lower, client).run();
     std::stable_sort(out.found.begin(), out.found.end(), stronger);
     if (!out.found.empty()) out.evidence = evidence_of(out.found.front());

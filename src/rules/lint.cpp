@@ -8,10 +8,12 @@
 // one ISP/allowlist file that another such file matches, and zones claimed twice.
 #include "ip25b/lint.hpp"
 
+#include "ip25b/ascii.hpp"
 #include "ip25b/dns_name.hpp"
 #include "ip25b/ip_in_name.hpp"
 #include "ip25b/matcher.hpp"
 #include "ip25b/regex.hpp"
+#include "ip25b/regex_syntax.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -25,21 +27,11 @@ namespace {
 
 // ---- pattern text -------------------------------------------------------
 
-// Index just past the character class that starts at p[i] == '['.
+// Index just past the character class that starts at p[i] == '[' (the end of
+// the pattern when it is unterminated: the compiler reports that).
 size_t skip_class(std::string_view p, size_t i) {
-    size_t j = i + 1;
-    if (j < p.size() && p[j] == '^') ++j;
-    if (j < p.size() && p[j] == ']') ++j; // a leading ']' is literal
-    while (j < p.size() && p[j] != ']') {
-        if (p[j] == '\\')
-            j += 2;
-        else if (p[j] == '[' && j + 1 < p.size() && p[j + 1] == ':') {
-            size_t end = p.find(":]", j + 2);
-            j = end == std::string_view::npos ? p.size() : end + 2;
-        } else
-            ++j;
-    }
-    return std::min(j + 1, p.size());
+    const size_t end = regex_class_end(p, i);
+    return end == std::string_view::npos ? p.size() : end + 1;
 }
 
 bool anchored_start(std::string_view p) {
@@ -81,34 +73,6 @@ bool top_level_alternation(std::string_view p) {
     return false;
 }
 
-// If p[i] starts a quantifier, its length and whether it is unbounded
-// (*, +, {n,}); possessive quantifiers (x++) never backtrack and count as bounded.
-std::optional<std::pair<size_t, bool>> quantifier_at(std::string_view p, size_t i) {
-    if (i >= p.size()) return std::nullopt;
-    size_t len = 0;
-    bool unbounded = false;
-    if (p[i] == '*' || p[i] == '+') {
-        len = 1;
-        unbounded = true;
-    } else if (p[i] == '?') {
-        len = 1;
-    } else if (p[i] == '{') {
-        size_t close = p.find('}', i);
-        if (close == std::string_view::npos) return std::nullopt;
-        std::string_view body = p.substr(i + 1, close - i - 1);
-        if (body.empty() || !std::all_of(body.begin(), body.end(),
-                                         [](char c) { return (c >= '0' && c <= '9') || c == ','; }))
-            return std::nullopt; // a literal '{'
-        len = close - i + 1;
-        unbounded = body.back() == ',';
-    } else {
-        return std::nullopt;
-    }
-    if (i + len < p.size() && p[i + len] == '+') return std::pair{len + 1, false};
-    if (i + len < p.size() && p[i + len] == '?') ++len;
-    return std::pair{len, unbounded};
-}
-
 // The first group that repeats without bound while containing an unbounded
 // quantifier itself, e.g. "(a+)+" or "([a-z]+\.)*": such nesting can
 // backtrack exponentially. Returns the group's text, or nullopt.
@@ -144,11 +108,13 @@ std::optional<std::string> nested_quantifier(std::string_view p) {
         } else {
             atom_end = i + 1;
         }
-        auto q = quantifier_at(p, atom_end);
-        if (q && q->second && atom_unbounded_inside)
-            return std::string(p.substr(atom_start, atom_end + q->first - atom_start));
-        stack.back().inner_unbounded |= atom_unbounded_inside || (q && q->second);
-        i = atom_end + (q ? q->first : 0);
+        // A possessive quantifier never gives back, so it cannot backtrack.
+        auto q = regex_quantifier_at(p, atom_end);
+        const bool unbounded = q && q->unbounded && !q->possessive;
+        if (unbounded && atom_unbounded_inside)
+            return std::string(p.substr(atom_start, atom_end + q->length - atom_start));
+        stack.back().inner_unbounded |= atom_unbounded_inside || unbounded;
+        i = atom_end + (q ? q->length : 0);
     }
     return std::nullopt;
 }
@@ -161,7 +127,7 @@ std::vector<std::string> adversarial_names(const std::string& pattern,
                                            const std::vector<std::string>& starts) {
     std::set<char> chars{'a', '0', '-', '.'};
     for (char c : pattern) {
-        char l = char(std::tolower(static_cast<unsigned char>(c)));
+        const char l = ascii_lower(c);
         if ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '-' || l == '_' || l == '.')
             chars.insert(l);
         if (chars.size() >= 24) break;
@@ -172,14 +138,30 @@ std::vector<std::string> adversarial_names(const std::string& pattern,
     for (char a : {'a', '0'})
         for (char c : chars)
             if (c != a) units.push_back(std::string{a, c});
+    // Each unit repeated to the longest name once, then cut to fit after
+    // each start: a start plus as many whole units as fit in 253 bytes.
+    constexpr size_t kLongest = 253;
+    std::vector<std::string> runs;
+    for (const std::string& u : units) {
+        const size_t size = kLongest / u.size() * u.size();
+        std::string run = u;
+        run.reserve(size);
+        while (run.size() * 2 <= size) // doubling: a few appends, not one per unit
+            run += run;
+        run.append(run, 0, size - run.size());
+        runs.push_back(std::move(run));
+    }
     std::vector<std::string> out;
+    out.reserve(2 * starts.size() * units.size());
     for (const std::string& start : starts)
-        for (const std::string& u : units) {
-            std::string s = start;
-            while (s.size() + u.size() <= 253)
-                s += u;
+        for (size_t k = 0; k < units.size(); ++k) {
+            const size_t room = start.size() < kLongest ? kLongest - start.size() : 0;
+            const size_t fit = room / units[k].size() * units[k].size();
+            std::string s;
+            s.reserve(start.size() + fit + 1);
+            s.append(start).append(runs[k], 0, fit);
             out.push_back(s + "!");
-            out.push_back(s);
+            out.push_back(std::move(s));
         }
     return out;
 }
@@ -247,29 +229,31 @@ struct Built {
 
 class FileLinter {
   public:
-    FileLinter(const RuleFile& f, Sink& sink) : f_(f), sink_(sink) {}
+    FileLinter(RuleFile& f, Sink& sink) : f_(f), sink_(sink) {}
 
     std::optional<Matcher> run(size_t& examples_checked) {
         bool all_compiled = true;
         // Each pattern is compiled on its own (so every bad one is named) and
-        // only once: the matcher takes these over.
-        std::vector<Rule> rules = f_.rules;
-        for (Rule& r : rules) {
-            auto re = Regex::compile(r.pattern, r.syntax, r.caseless, r.pcre_flags);
-            if (!re) {
-                sink_.error(r.file, r.line,
-                            "pattern of '" + r.id + "' does not compile: " + re.error().reason);
-                all_compiled = false;
-                regexes_.emplace_back(nullptr);
-                continue;
+        // only once: the file's rules keep it (Rule::compiled), so the
+        // file's matcher here and the loader's matcher take it over.
+        for (Rule& r : f_.rules) {
+            if (!r.compiled) {
+                auto re = Regex::compile(r.pattern, r.syntax, r.caseless, r.pcre_flags);
+                if (!re) {
+                    sink_.error(r.file, r.line,
+                                "pattern of '" + r.id + "' does not compile: " + re.error().reason);
+                    all_compiled = false;
+                    regexes_.emplace_back(nullptr);
+                    continue;
+                }
+                r.compiled = std::make_shared<const Regex>(std::move(re).value());
             }
             check_text(r);
-            check_backtracking(r, *re);
-            r.compiled = std::make_shared<const Regex>(std::move(re).value());
+            check_backtracking(r, *r.compiled);
             regexes_.push_back(r.compiled);
         }
         if (!all_compiled) return std::nullopt;
-        auto m = Matcher::build(std::move(rules));
+        auto m = Matcher::build(f_.rules);
         if (!m) {
             sink_.error(m.error().file, m.error().line, m.error().reason);
             return std::nullopt;
@@ -425,7 +409,7 @@ class FileLinter {
                             " the detector finds: " + found.explain());
     }
 
-    const RuleFile& f_;
+    RuleFile& f_;
     Sink& sink_;
     std::vector<std::shared_ptr<const Regex>> regexes_; // per rule; null: did not compile
 };
@@ -502,23 +486,47 @@ size_t LintReport::warnings() const {
     return findings.size() - errors();
 }
 
-LintReport lint_files(const std::vector<RuleFile>& files) {
-    LintReport report;
-    Sink sink(report.findings);
-    std::vector<Built> built;
-    for (const RuleFile& f : files) {
-        ++report.files;
-        report.rules += f.rules.size();
-        FileLinter linter(f, sink);
-        built.push_back({&f, linter.run(report.examples)});
-    }
-    cross_file(built, sink);
-    std::stable_sort(report.findings.begin(), report.findings.end(),
+static void sort_findings(std::vector<LintFinding>& findings) {
+    std::stable_sort(findings.begin(), findings.end(),
                      [](const LintFinding& a, const LintFinding& b) {
                          if (a.file != b.file) return a.file < b.file;
                          return a.line < b.line;
                      });
+}
+
+LintReport lint_for_loading(const std::vector<RuleFile*>& files) {
+    LintReport report;
+    Sink sink(report.findings);
+    std::vector<Built> built;
+    for (RuleFile* f : files) {
+        ++report.files;
+        report.rules += f->rules.size();
+        FileLinter linter(*f, sink);
+        built.push_back({f, linter.run(report.examples)});
+    }
+    cross_file(built, sink);
+    sort_findings(report.findings);
     return report;
+}
+
+LintReport lint_files(const std::vector<RuleFile>& files) {
+    std::vector<RuleFile> copies = files;
+    std::vector<RuleFile*> each;
+    for (RuleFile& f : copies)
+        each.push_back(&f);
+    return lint_for_loading(each);
+}
+
+std::optional<Error> lint_refusal(const LintReport& report) {
+    const size_t errors = report.errors();
+    for (const LintFinding& f : report.findings) {
+        if (f.severity != LintSeverity::Error) continue;
+        std::string more = errors > 1
+                               ? " (and " + std::to_string(errors - 1) + " more; see ip25b lint)"
+                               : std::string();
+        return Error{f.file, f.line, "lint: " + f.reason + more};
+    }
+    return std::nullopt;
 }
 
 LintReport lint_paths(const std::vector<std::string>& paths) {
@@ -553,47 +561,12 @@ LintReport lint_paths(const std::vector<std::string>& paths) {
             loaded.push_back(std::move(rf).value());
         }
     }
-    LintReport report = lint_files(loaded);
+    std::vector<RuleFile*> each;
+    for (RuleFile& f : loaded)
+        each.push_back(&f);
+    LintReport report = lint_for_loading(each);
     report.findings.insert(report.findings.end(), load_errors.begin(), load_errors.end());
-    std::stable_sort(report.findings.begin(), report.findings.end(),
-                     [](const LintFinding& a, const LintFinding& b) {
-                         if (a.file != b.file) return a.file < b.file;
-                         return a.line < b.line;
-                     });
-    return report;
-}
-
-LintReport lint_rule_sources(const std::vector<std::string>& specs) {
-    std::vector<RuleFile> loaded;
-    std::vector<LintFinding> load_errors;
-    auto failed = [&](const Error& e) {
-        load_errors.push_back({LintSeverity::Error, e.file, e.line, e.reason});
-    };
-    for (const std::string& spec : specs) {
-        // Postfix tables have no examples to check; a subscribed feed was
-        // linted by `ip25b update` before it was installed.
-        if (spec.starts_with("pcre:") || spec.starts_with("regexp:") || spec.starts_with("feed:"))
-            continue;
-        std::error_code ec;
-        if (std::filesystem::is_directory(spec, ec)) {
-            auto files = load_rule_directory(spec);
-            if (!files) {
-                failed(files.error());
-                continue;
-            }
-            for (auto& f : *files)
-                loaded.push_back(std::move(f));
-            continue;
-        }
-        auto rf = load_rule_file(spec);
-        if (!rf) {
-            failed(rf.error());
-            continue;
-        }
-        loaded.push_back(std::move(rf).value());
-    }
-    LintReport report = lint_files(loaded);
-    report.findings.insert(report.findings.begin(), load_errors.begin(), load_errors.end());
+    sort_findings(report.findings);
     return report;
 }
 

@@ -24,8 +24,10 @@
 // walk, because `$` and caseless matching treat those bytes specially.
 #include "ip25b/matcher.hpp"
 
+#include "ip25b/ascii.hpp"
 #include "ip25b/postfix_table.hpp"
 #include "ip25b/regex.hpp"
+#include "ip25b/regex_syntax.hpp"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <hs/hs.h>
@@ -51,50 +53,6 @@ constexpr int kMaxPrefilterRetries = 4;
 
 // ---------------------------------------------------------------- suffix keys
 
-// End of the character class opening at p[i] == '[', or npos when unsure.
-size_t class_end(const std::string& p, size_t i, size_t end) {
-    size_t j = i + 1;
-    if (j < end && p[j] == '^') ++j;
-    if (j < end && p[j] == ']') ++j;
-    while (j < end) {
-        if (p[j] == '\\') {
-            j += 2;
-        } else if (p[j] == '[' && j + 1 < end &&
-                   (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
-            const char kind = p[j + 1];
-            size_t close = std::string::npos;
-            for (size_t k = j + 2; k + 1 < end; ++k)
-                if (p[k] == kind && p[k + 1] == ']') {
-                    close = k;
-                    break;
-                }
-            if (close == std::string::npos) return std::string::npos;
-            j = close + 2;
-        } else if (p[j] == ']') {
-            return j;
-        } else {
-            ++j;
-        }
-    }
-    return std::string::npos;
-}
-
-// End of a {n}, {n,}, {n,m} or {,m} quantifier opening at p[i] == '{', or npos
-// when the brace is not a quantifier (PCRE2 then reads it as a literal).
-size_t quantifier_end(const std::string& p, size_t i, size_t end) {
-    size_t j = i + 1;
-    size_t digits = 0, digits2 = 0;
-    while (j < end && std::isdigit(static_cast<unsigned char>(p[j])))
-        ++j, ++digits;
-    if (j < end && p[j] == ',') {
-        ++j;
-        while (j < end && std::isdigit(static_cast<unsigned char>(p[j])))
-            ++j, ++digits2;
-    }
-    if (j < end && p[j] == '}' && (digits > 0 || digits2 > 0)) return j;
-    return std::string::npos;
-}
-
 // The literal tail a rule is indexed by: "\.cable\.ziggo\.nl$" gives
 // ".cable.ziggo.nl", "([0-9]+\.){4}uralcom\.com$" gives "uralcom.com": every
 // name the rule matches ends with it. Conservative: any construct whose reading
@@ -106,7 +64,8 @@ std::optional<std::string> suffix_key(const Rule& r) {
     const std::string& p = r.pattern;
     if (p.size() < 2 || p.back() != '$') return std::nullopt;
     const size_t end = p.size() - 1; // the final '$'
-    std::string run;                 // literal bytes since the last variable construct
+    const std::string_view body = std::string_view(p).substr(0, end);
+    std::string run; // literal bytes since the last variable construct
     size_t i = 0;
     int depth = 0;
     auto reset = [&] { run.clear(); };
@@ -146,14 +105,14 @@ std::optional<std::string> suffix_key(const Rule& r) {
             reset();
             break;
         case '[': {
-            size_t j = class_end(p, i, end);
+            size_t j = regex_class_end(body, i);
             if (j == std::string::npos) return std::nullopt;
             reset();
             i = j + 1;
             continue;
         }
         case '{': {
-            size_t j = quantifier_end(p, i, end);
+            size_t j = regex_brace_end(body, i);
             if (j == std::string::npos) return std::nullopt;
             reset();
             i = j + 1;
@@ -171,7 +130,7 @@ std::optional<std::string> suffix_key(const Rule& r) {
         case ']':
             return std::nullopt; // literal in PCRE2, but a sign of something unusual
         default:
-            run += static_cast<char>(std::tolower(c));
+            run += ascii_lower(static_cast<char>(c));
         }
         ++i;
     }
@@ -194,34 +153,6 @@ uint64_t hash_backward(std::string_view s) {
 }
 
 // ---------------------------------------------------------------- required literals
-
-// End of the group opening at p[i] == '(' (the index of its ')'), or npos when
-// unsure. Verbs such as (*ACCEPT) end a match early, so that literals after
-// them are not required: any "(*" anywhere makes the caller give up.
-size_t group_end(const std::string& p, size_t i) {
-    int depth = 0;
-    for (size_t j = i; j < p.size();) {
-        const char c = p[j];
-        if (c == '\\') {
-            if (j + 1 < p.size() && (p[j + 1] == 'Q' || p[j + 1] == 'E')) return std::string::npos;
-            j += 2;
-        } else if (c == '[') {
-            const size_t k = class_end(p, j, p.size());
-            if (k == std::string::npos) return std::string::npos;
-            j = k + 1;
-        } else if (c == '(') {
-            if (j + 1 < p.size() && p[j + 1] == '*') return std::string::npos;
-            ++depth;
-            ++j;
-        } else if (c == ')') {
-            if (--depth == 0) return j;
-            ++j;
-        } else {
-            ++j;
-        }
-    }
-    return std::string::npos;
-}
 
 // Whether "(?" at p[i] opens a group whose content can simply be skipped
 // (non-capturing, named, atomic, branch reset, lookaround). Option settings
@@ -254,7 +185,7 @@ std::optional<std::vector<std::vector<std::string>>> required_runs(const Rule& r
         last_literal = false;
     };
     auto literal = [&](unsigned char c) {
-        run += static_cast<char>(std::tolower(c));
+        run += ascii_lower(static_cast<char>(c));
         last_literal = true;
     };
     // A quantifier makes its operand optional or repeated: the byte it
@@ -285,9 +216,10 @@ std::optional<std::vector<std::vector<std::string>>> required_runs(const Rule& r
         }
         case '(': {
             commit();
-            if (i + 1 < p.size() && (p[i + 1] == '*' || (p[i + 1] == '?' && !skippable_group(p, i))))
+            if (i + 1 < p.size() &&
+                (p[i + 1] == '*' || (p[i + 1] == '?' && !skippable_group(p, i))))
                 return std::nullopt;
-            const size_t j = group_end(p, i);
+            const size_t j = regex_group_end(p, i);
             if (j == std::string::npos) return std::nullopt;
             i = j + 1;
             continue;
@@ -296,13 +228,13 @@ std::optional<std::vector<std::vector<std::string>>> required_runs(const Rule& r
             return std::nullopt; // unbalanced: PCRE2 refuses it anyway
         case '[': {
             commit();
-            const size_t j = class_end(p, i, p.size());
+            const size_t j = regex_class_end(p, i);
             if (j == std::string::npos) return std::nullopt;
             i = j + 1;
             continue;
         }
         case '{': {
-            const size_t j = quantifier_end(p, i, p.size());
+            const size_t j = regex_brace_end(p, i);
             if (j == std::string::npos) {
                 literal(c);
                 ++i;
@@ -345,8 +277,7 @@ inline uint32_t gram3(const char* s) {
            static_cast<uint32_t>(static_cast<unsigned char>(s[2])) << 16 | 0x83000000u;
 }
 inline uint32_t gram4(const char* s) {
-    return (gram3(s) & 0x00ffffffu) | static_cast<uint32_t>(static_cast<unsigned char>(s[3]))
-                                          << 24;
+    return (gram3(s) & 0x00ffffffu) | static_cast<uint32_t>(static_cast<unsigned char>(s[3])) << 24;
 }
 inline uint32_t gram_hash(uint32_t g) {
     return static_cast<uint32_t>((uint64_t{g} * 0x9e3779b97f4a7c15ULL) >> 32);
@@ -608,8 +539,7 @@ void Matcher::Impl::build_prefilter() {
         const Rule& r = rules[e];
         hs_expr_info_t* info = nullptr;
         hs_compile_error_t* err = nullptr;
-        if (hs_expression_info(r.pattern.c_str(), hyperscan_flags(r), &info, &err) ==
-            HS_SUCCESS)
+        if (hs_expression_info(r.pattern.c_str(), hyperscan_flags(r), &info, &err) == HS_SUCCESS)
             chosen.push_back(e);
         else
             ++hs_refused;
@@ -858,7 +788,7 @@ bool Matcher::Impl::lookup(std::string_view name, const IpAddress* client, Match
     for (size_t i = name.size(); i-- > 0;) {
         const unsigned char c = static_cast<unsigned char>(name[i]);
         if (c >= 0x80 || c == '\n') return walk();
-        const unsigned char lc = c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c + 32) : c;
+        const auto lc = static_cast<unsigned char>(ascii_lower(static_cast<char>(c)));
         low[i] = static_cast<char>(lc);
         h = hash_step(h, lc);
         if (!filter) continue;
@@ -911,11 +841,8 @@ bool Matcher::Impl::lookup(std::string_view name, const IpAddress* client, Match
             chain.pop_back();
             const uint32_t parent = m.guard_parent[x];
             bool holds = parent == kNoGuard || guard_state[parent] == 1;
-            if (holds) {
-                const uint32_t e = m.guard_rule[x];
-                // Prefilter "certainly not": a guard fails, a negated guard holds.
-                holds = may_match(e) ? m.regex_holds(e, name) : m.rules[e].negated;
-            }
+            // Guards are never prefiltered (build_prefilter): PCRE2 decides.
+            if (holds) holds = m.regex_holds(m.guard_rule[x], name);
             guard_state[x] = holds ? 1 : 0;
         }
         return guard_state[g] == 1;

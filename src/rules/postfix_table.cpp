@@ -1,6 +1,7 @@
 // postfix_table.cpp — pcre:/regexp: table reader; the rules it follows are in
 // postfix_table.hpp, each checked against postmap 3.7.
 #include "ip25b/postfix_table.hpp"
+#include "ip25b/ascii.hpp"
 #include "ip25b/file_reader.hpp"
 
 #include "ip25b/regex.hpp"
@@ -204,9 +205,7 @@ bool Parser::line(const LogicalLine& ll) {
         size_t k = 0;
         while (k < text.size() && is_alnum(text[k]))
             ++k;
-        std::string word(text.substr(0, k));
-        std::transform(word.begin(), word.end(), word.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        const std::string word = ascii_lower(text.substr(0, k));
         std::string_view rest = text.substr(k);
         if (word == "if") {
             bool ok = true;
@@ -374,19 +373,6 @@ Expected<TableLoad> load_postfix_table(const std::string& path, RuleSyntax synta
     auto text = read_regular_file(path, kMaxTableBytes, "table");
     if (!text) return text.error();
     return parse_postfix_table(*text, path, syntax, strictness);
-}
-
-Expected<TableLoad> load_table_spec(std::string_view spec, TableStrictness strictness) {
-    const size_t colon = spec.find(':');
-    if (colon == std::string_view::npos || colon + 1 >= spec.size())
-        return Error{"", 0, "table \"" + std::string(spec) + "\": expected TYPE:FILE"};
-    const std::string_view type = spec.substr(0, colon);
-    const std::string path(spec.substr(colon + 1));
-    if (type == "pcre") return load_postfix_table(path, RuleSyntax::Pcre, strictness);
-    if (type == "regexp") return load_postfix_table(path, RuleSyntax::PosixRegexp, strictness);
-    return Error{"", 0,
-                 "table \"" + std::string(spec) + "\": unsupported type \"" + std::string(type) +
-                     "\" (pcre: and regexp: are supported)"};
 }
 
 } // namespace ip25b

@@ -1,6 +1,8 @@
 // regex.cpp — PCRE2 (JIT, limited) and POSIX regcomp(3) behind one interface.
 #include "ip25b/regex.hpp"
 
+#include "ip25b/ascii.hpp"
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <regex.h>
@@ -237,10 +239,9 @@ struct Regex::Impl {
                 pcre2_pattern_info(c, PCRE2_INFO_FIRSTCODEUNIT, &cu);
                 if (cu < 256) {
                     add_first(cu);
-                    if (std::isalpha(static_cast<int>(cu))) {
-                        add_first(static_cast<uint32_t>(std::tolower(static_cast<int>(cu))));
-                        add_first(static_cast<uint32_t>(std::toupper(static_cast<int>(cu))));
-                    }
+                    const char c = static_cast<char>(cu);
+                    add_first(static_cast<unsigned char>(ascii_lower(c)));
+                    add_first(static_cast<unsigned char>(ascii_upper(c)));
                     first_known = true;
                 }
             } else if (type == 0) {
@@ -269,8 +270,8 @@ struct Regex::Impl {
             if (!(first_set[b >> 3] & (1u << (b & 7)))) return false;
         }
         if (required >= 0) {
-            const char lo = static_cast<char>(std::tolower(required));
-            const char up = static_cast<char>(std::toupper(required));
+            const char lo = ascii_lower(static_cast<char>(required));
+            const char up = ascii_upper(static_cast<char>(required));
             if (!std::memchr(s.data(), lo, s.size()) &&
                 (lo == up || !std::memchr(s.data(), up, s.size())))
                 return false;

@@ -6,6 +6,7 @@
 // rules/README.md. Errors are thrown internally as Fail and returned once as
 // Expected, so each check stays one line.
 #include "ip25b/rule_file.hpp"
+#include "ip25b/ascii.hpp"
 #include "ip25b/file_reader.hpp"
 
 #include "ip25b/dns_name.hpp"
@@ -260,8 +261,8 @@ class Loader {
         m.notes = string_at(t, "notes", false, "[meta]", line);
         check_evidence(t, m.evidence);
         if (!m.country.empty() &&
-            (m.country.size() != 2 || !std::all_of(m.country.begin(), m.country.end(),
-                                                   [](char c) { return c >= 'A' && c <= 'Z'; })))
+            (m.country.size() != 2 ||
+             !std::all_of(m.country.begin(), m.country.end(), ascii_is_upper)))
             fail(*t.get("country"), "country must be an ISO 3166 alpha-2 code such as \"JP\"");
 
         const toml::node& upd = required(t, "updated", line, "[meta]");

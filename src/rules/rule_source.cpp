@@ -44,25 +44,63 @@ void confine_to_domains(Rule& r, const std::vector<std::string>& domains) {
 
 } // namespace
 
-Expected<RuleSource> load_rule_source(std::string_view spec, TableStrictness strictness) {
+namespace {
+
+constexpr std::string_view kPcrePrefix = "pcre:";
+constexpr std::string_view kRegexpPrefix = "regexp:";
+constexpr std::string_view kFeedPrefix = "feed:";
+
+} // namespace
+
+RuleSourceSpec parse_rule_source(std::string_view spec) {
+    for (auto [prefix, kind] : {std::pair{kPcrePrefix, RuleSourceKind::PcreTable},
+                                std::pair{kRegexpPrefix, RuleSourceKind::RegexpTable},
+                                std::pair{kFeedPrefix, RuleSourceKind::Feed}})
+        if (spec.starts_with(prefix)) return {kind, std::string(spec.substr(prefix.size()))};
+    return {RuleSourceKind::RuleFiles, std::string(spec)};
+}
+
+std::string RuleSourceSpec::feed_name() const {
+    return std::filesystem::path(path).filename().string();
+}
+
+std::string RuleSourceSpec::to_string() const {
+    switch (kind) {
+    case RuleSourceKind::PcreTable:
+        return std::string(kPcrePrefix) + path;
+    case RuleSourceKind::RegexpTable:
+        return std::string(kRegexpPrefix) + path;
+    case RuleSourceKind::Feed:
+        return std::string(kFeedPrefix) + path;
+    case RuleSourceKind::RuleFiles:
+        break;
+    }
+    return path;
+}
+
+Expected<RuleSource> read_rule_source(std::string_view spec, TableStrictness strictness) {
     RuleSource out;
     out.spec = std::string(spec);
-    if (spec.starts_with("pcre:") || spec.starts_with("regexp:")) {
-        auto table = load_table_spec(spec, strictness);
+    const RuleSourceSpec source = parse_rule_source(spec);
+    if (source.is_table()) {
+        auto table = load_postfix_table(
+            source.path,
+            source.kind == RuleSourceKind::PcreTable ? RuleSyntax::Pcre : RuleSyntax::PosixRegexp,
+            strictness);
         if (!table) return table.error();
         out.rules = std::move(table->rules);
         out.warnings = std::move(table->warnings);
-        out.files.push_back(std::string(spec.substr(spec.find(':') + 1)));
+        out.files.push_back(source.path);
         return out;
     }
     std::error_code ec;
-    if (spec.starts_with("feed:")) {
+    if (source.kind == RuleSourceKind::Feed) {
         // A subscribed feed (config [[feeds]]): its state directory. Until the
         // first `ip25b update` installs it there is nothing to load, which is
         // not an error: the milter must start before the first fetch.
-        const std::string dir(spec.substr(5));
+        const std::string& dir = source.path;
         const std::string rules = feed_rules_directory(dir);
-        const std::string name = std::filesystem::path(dir).filename().string();
+        const std::string name = source.feed_name();
         if (!std::filesystem::is_directory(rules, ec)) {
             out.warnings.push_back(
                 Error{dir, 0, "feed " + name + " is not installed yet (run ip25b update)"});
@@ -83,36 +121,47 @@ Expected<RuleSource> load_rule_source(std::string_view spec, TableStrictness str
         }
         return out;
     }
-    const std::string path(spec);
+    const std::string& path = source.path;
+    auto keep = [&](RuleFile&& f) {
+        out.files.push_back(f.path);
+        if (f.kind == RuleFileKind::Cloud)
+            out.cloud_domains.insert(out.cloud_domains.end(), f.meta.domains.begin(),
+                                     f.meta.domains.end());
+        if (speaks_for_its_zones(f))
+            out.isp_domains.insert(out.isp_domains.end(), f.meta.domains.begin(),
+                                   f.meta.domains.end());
+        out.rule_files.push_back(std::move(f));
+    };
     if (std::filesystem::is_directory(path, ec)) {
         auto files = load_rule_directory(path);
         if (!files) return files.error();
         if (files->empty()) return Error{path, 0, "directory holds no *.toml rule file"};
-        for (auto& f : *files) {
-            out.files.push_back(f.path);
-            if (f.kind == RuleFileKind::Cloud)
-                out.cloud_domains.insert(out.cloud_domains.end(), f.meta.domains.begin(),
-                                         f.meta.domains.end());
-            if (speaks_for_its_zones(f))
-                out.isp_domains.insert(out.isp_domains.end(), f.meta.domains.begin(),
-                                       f.meta.domains.end());
-            for (auto& r : f.rules)
-                out.rules.push_back(std::move(r));
-        }
+        for (auto& f : *files)
+            keep(std::move(f));
         return out;
     }
     if (path.ends_with(".toml")) {
         auto file = load_rule_file(path);
         if (!file) return file.error();
-        out.files.push_back(file->path);
-        if (file->kind == RuleFileKind::Cloud) out.cloud_domains = file->meta.domains;
-        if (speaks_for_its_zones(*file)) out.isp_domains = file->meta.domains;
-        out.rules = std::move(file->rules);
+        keep(std::move(file).value());
         return out;
     }
     return Error{path, 0,
                  "not a rule source: expected pcre:FILE, regexp:FILE, a *.toml rule file "
                  "or a directory of them"};
+}
+
+void take_file_rules(RuleSource& source) {
+    for (RuleFile& f : source.rule_files)
+        for (Rule& r : f.rules)
+            source.rules.push_back(std::move(r));
+    source.rule_files.clear();
+}
+
+Expected<RuleSource> load_rule_source(std::string_view spec, TableStrictness strictness) {
+    auto source = read_rule_source(spec, strictness);
+    if (source) take_file_rules(*source);
+    return source;
 }
 
 } // namespace ip25b

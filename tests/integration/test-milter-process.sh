@@ -9,7 +9,9 @@
 #   - the decision log is opened as the service user and follows a rename +
 #     SIGUSR1 rotation;
 #   - errors carry errno text (config open, listen);
-#   - SIGUSR2 writes the counters and does not stop the milter.
+#   - SIGUSR2 writes the counters and does not stop the milter;
+#   - the rules are read after the drop, as the service user; a refused rule
+#     set (unreadable, or one lint refuses) reaches the terminal via the parent.
 . "$(dirname "$0")/../lib/e2e.sh"
 [ -x "$E2E_BUILD_DIR/ip25b-milter" ] || e2e_skip "ip25b-milter is not built"
 [ "$(id -u)" -eq 0 ] || e2e_skip "needs root (privilege drop to nobody)"
@@ -149,6 +151,43 @@ fi
 [ ! -e "$pidf" ] && [ ! -e "$sock" ] && [ ! -e "$sock.ctl" ] &&
     ok "failed start-up with -u: pid file and sockets removed by the supervisor" ||
     not_ok "failed start-up with -u left: $(ls "$run")"
+
+# The rules are read, linted and compiled once, after the drop, as the
+# service user (as a reload reads them): a rule file only root can read
+# refuses the start, and the daemon's parent prints why; so does a rule
+# `ip25b lint` refuses, with file:line. The supervisor cleans up either way.
+private=$w/private.toml
+cp "$(find "$E2E_SOURCE_DIR/rules/isp" -name '*.toml' | sort | head -1)" "$private"
+chmod 600 "$private"
+cat >"$w/lintbad.toml" <<'TOML'
+format = 1
+kind = "isp"
+[meta]
+name = "Backtracker"
+domains = ["bt.example"]
+contact = "x"
+updated = 2026-11-30
+source = "test data"
+[[dynamic]]
+id = "bt-pool"
+pattern = '^(a+)+$'
+examples = ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bt.example"]
+TOML
+for bad in private lintbad; do
+    sed "s|^files = .*|files = [\"$w/$bad.toml\"]|" "$conf" >"$w/$bad.conf"
+    if "$milter" -c "$w/$bad.conf" -p "unix:$sock" -P "$pidf" -u nobody >"$w/$bad.out" 2>&1; then
+        not_ok "daemon started with $bad.toml"
+        stop_pid "$(cat "$pidf" 2>/dev/null)" 15
+    elif [ $bad = private ]; then
+        expect "rules read as the service user: the parent prints the refusal" "$w/$bad.out" \
+            "^ip25b-milter: $private.*Permission denied"
+    else
+        expect "a rule lint refuses: the daemon's parent prints file:line" "$w/$bad.out" \
+            "^ip25b-milter: $w/lintbad\.toml:[0-9]+: lint: "
+    fi
+    [ ! -e "$pidf" ] && [ ! -e "$sock" ] && ok "refused start ($bad): pid file and socket removed" ||
+        not_ok "refused start ($bad) left: $(ls "$run")"
+done
 
 # config open failure carries errno text
 chmod 600 "$conf"

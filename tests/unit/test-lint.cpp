@@ -3,6 +3,11 @@
 
 #include "ip25b/lint.hpp"
 
+#include "ip25b/classifier.hpp"
+#include "ip25b/matcher.hpp"
+#include "ip25b/regex.hpp"
+#include "ip25b/rule_source.hpp"
+
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -269,4 +274,54 @@ BOOST_AUTO_TEST_CASE(cloud_files_are_checked_like_isp_files) {
     dump(r);
     BOOST_TEST(r.findings.empty());
     BOOST_TEST(r.files >= 9u);
+}
+
+// The loader lints the rule files it loads and then runs lint's own compiled
+// regexes: one compile per rule, and the findings are those of `ip25b lint`.
+BOOST_AUTO_TEST_CASE(loading_shares_lints_compiled_regexes) {
+    auto source = read_rule_source(kRules + "/isp");
+    BOOST_REQUIRE_MESSAGE(source, (source ? "" : source.error().to_string()));
+    std::vector<RuleFile*> files;
+    for (auto& f : source->rule_files)
+        files.push_back(&f);
+    LintReport r = lint_for_loading(files);
+    dump(r);
+    BOOST_TEST(r.findings.empty());
+    std::vector<const Regex*> linted;
+    for (const auto& f : source->rule_files)
+        for (const auto& rule : f.rules) {
+            BOOST_TEST(rule.compiled != nullptr);
+            linted.push_back(rule.compiled.get());
+        }
+    take_file_rules(*source);
+    auto m = Matcher::build(std::move(source->rules));
+    BOOST_REQUIRE(m);
+    BOOST_REQUIRE(m->rules().size() == linted.size());
+    for (size_t i = 0; i < linted.size(); ++i)
+        BOOST_TEST(m->rules()[i].compiled.get() == linted[i]);
+}
+
+BOOST_AUTO_TEST_CASE(the_classifier_refuses_what_lint_refuses) {
+    ClassifierConfig c;
+    c.rules = {kData + "/bad-examples.toml"};
+    LintReport cli = lint_paths(c.rules);
+    BOOST_REQUIRE(cli.errors() > 1u);
+    LintReport loaded;
+    auto refused = Classifier::load(c, &loaded);
+    BOOST_REQUIRE(!refused);
+    BOOST_TEST(lines(loaded) == lines(cli), boost::test_tools::per_element());
+    const Error want = *lint_refusal(cli);
+    BOOST_TEST(refused.error().to_string() == want.to_string());
+    BOOST_TEST(refused.error().reason.starts_with("lint: "));
+    BOOST_TEST(refused.error().reason.find("more; see ip25b lint") != std::string::npos);
+    // Without a lint report the same files load: lint is what refuses them.
+    BOOST_TEST(Classifier::load(c).has_value());
+
+    // The shipped set: the same findings (none) as `ip25b lint`, and it loads.
+    c.rules = {kRules + "/allowlist", kRules + "/isp", kRules + "/cloud"};
+    LintReport shipped;
+    auto ok = Classifier::load(c, &shipped);
+    BOOST_REQUIRE_MESSAGE(ok, (ok ? "" : ok.error().to_string()));
+    BOOST_TEST(shipped.findings.empty());
+    BOOST_TEST(shipped.files == lint_paths(c.rules).files);
 }

@@ -148,8 +148,8 @@ BOOST_AUTO_TEST_CASE(build_errors_name_file_and_line) {
 }
 
 BOOST_AUTO_TEST_CASE(regexp_tables_use_posix_syntax) {
-    auto t = load_table_spec(std::string("regexp:") + IP25B_TEST_DATA + "/sample.regexp",
-                             TableStrictness::Strict);
+    auto t = load_postfix_table(std::string(IP25B_TEST_DATA) + "/sample.regexp",
+                                RuleSyntax::PosixRegexp, TableStrictness::Strict);
     BOOST_REQUIRE_MESSAGE(t, (t ? "" : t.error().to_string()));
     auto m = Matcher::build(t->rules);
     BOOST_REQUIRE(m);

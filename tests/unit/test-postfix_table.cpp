@@ -179,24 +179,3 @@ BOOST_AUTO_TEST_CASE(hostile_table_content) {
     auto ds = parse_postfix_table("!a^xa r\n", "t.pcre", RuleSyntax::Pcre, TableStrictness::Strict);
     BOOST_TEST(ds.error().reason.find("invalid regexp delimiter") != std::string::npos);
 }
-
-BOOST_AUTO_TEST_CASE(table_spec_dispatch) {
-    BOOST_TEST(load_table_spec("hash:/etc/x").error().reason.find("unsupported type") !=
-               std::string::npos);
-    BOOST_TEST(load_table_spec("nocolon").error().reason.find("TYPE:FILE") != std::string::npos);
-    auto missing = load_table_spec("pcre:/nonexistent/ip25b.pcre");
-    BOOST_REQUIRE(!missing);
-    BOOST_TEST(missing.error().to_string() ==
-               "/nonexistent/ip25b.pcre: cannot open table: No such file or directory");
-    auto pc = load_table_spec(std::string("pcre:") + IP25B_TEST_DATA + "/sample.pcre");
-    BOOST_REQUIRE_MESSAGE(pc, (pc ? "" : pc.error().to_string()));
-    BOOST_TEST(pc->warnings.empty());
-    size_t matchable = 0;
-    for (const auto& r : pc->rules)
-        matchable += r.action == RuleAction::Result;
-    BOOST_TEST(matchable == 5u);
-    BOOST_TEST((pc->rules.front().syntax == RuleSyntax::Pcre));
-    auto rx = load_table_spec(std::string("regexp:") + IP25B_TEST_DATA + "/sample.regexp");
-    BOOST_REQUIRE(rx);
-    BOOST_TEST((rx->rules.front().syntax == RuleSyntax::PosixRegexp));
-}

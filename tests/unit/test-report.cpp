@@ -190,3 +190,20 @@ BOOST_AUTO_TEST_CASE(new_classes_are_counted_and_generic_retries_flagged) {
     BOOST_TEST(DecisionLog::to_line(generic("198.51.100.23", "2026-11-20")).find(" score=120 ") !=
                std::string::npos);
 }
+
+// Found by fuzz-report (fuzz/regressions/report/fcrdns-not-a-boolean): a flag
+// of the wrong type ("fcrdns": "dynamic") aborted the report with a JSON
+// type_error; it reads as false, and the record still counts.
+BOOST_AUTO_TEST_CASE(flags_of_the_wrong_type_read_as_false) {
+    const std::string line =
+        R"({"time":"2026-11-20T10:00:00Z","client_ip":"198.51.100.9","ptr":"mail.example.jp",)"
+        R"("helo":"mail.example.jp","class":"dynamic","action":"reject","fcrdns":"dynamic",)"
+        R"("dry_run":7})";
+    std::istringstream in(line + "\n");
+    Report r = build_report({&in});
+    BOOST_TEST(r.records == 1u);
+    BOOST_TEST(r.by_action["reject"] == 1u);
+    for (const auto& suspect : r.suspects) // the name says mail server; the HELO proves nothing
+        for (const auto& reason : suspect.reasons)
+            BOOST_TEST(reason.find("HELO equals") == std::string::npos);
+}
