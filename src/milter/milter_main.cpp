@@ -558,7 +558,7 @@ std::optional<Error> detach_and_supervise(const Overrides& o, const MilterConfig
         std::string socket_path = unix_path(mc.socket);
         std::string control_path = p.control ? p.control->path() : std::string();
         PidFile* pidfile = p.pidfile.get();
-        fork_supervisor(ready_fd, [&] {
+        fork_supervisor([&] {
             if (!socket_path.empty()) unlink(socket_path.c_str());
             if (!control_path.empty()) unlink(control_path.c_str());
             if (pidfile) pidfile->remove();

@@ -176,10 +176,14 @@ std::string wait_for_daemon(int ready_fd, pid_t daemon, int& stop_sig) {
             ssize_t n = ::read(ready_fd, buf, sizeof buf);
             if (n > 0) {
                 msg.append(buf, static_cast<size_t>(n));
+                if (msg == "ok") break; // serving: the daemon keeps its end open
                 continue;
             }
             if (n < 0 && errno == EINTR) continue;
-            break; // EOF: the daemon said its word, or died
+            // EOF: every writer is gone. After a refusal that is the daemon's
+            // exit and, with -u, the supervisor's clean-up: when the start
+            // command returns, no pid file or socket is left behind.
+            break;
         }
     }
     if (sfd >= 0) ::close(sfd);
@@ -220,11 +224,13 @@ bool daemonize(int& ready_fd) {
 void report_ready(int& fd, const std::string& msg) {
     if (fd < 0) return;
     [[maybe_unused]] auto n = ::write(fd, msg.data(), msg.size());
-    ::close(fd);
+    // A refusal leaves the descriptor open until the process exits, after its
+    // clean-up: the waiting parent returns at EOF, so only then.
+    if (msg == "ok") ::close(fd);
     fd = -1;
 }
 
-void fork_supervisor(int ready_fd, const std::function<void()>& cleanup) {
+void fork_supervisor(const std::function<void()>& cleanup) {
     sigset_t set;
     sigemptyset(&set);
     for (int s : {SIGUSR1, SIGUSR2, SIGTERM, SIGINT, SIGHUP, SIGCHLD})
@@ -243,7 +249,7 @@ void fork_supervisor(int ready_fd, const std::function<void()>& cleanup) {
         pthread_sigmask(SIG_UNBLOCK, &chld, nullptr);
         return;
     }
-    if (ready_fd >= 0) ::close(ready_fd); // the daemonizing parent sees EOF if the child dies
+    // The ready pipe stays open here until the clean-up is done (_exit closes it).
     int status = 0;
     for (;;) {
         int sig = 0;

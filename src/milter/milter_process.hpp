@@ -87,7 +87,9 @@ void report_ready(int& ready_fd, const std::string& message);
 
 // Forks the milter off a root supervisor. Returns in the child only. The
 // supervisor forwards `forwarded` signals, waits for the child, runs `cleanup`
-// and exits with the child's status. `ready_fd` is closed in the supervisor.
-void fork_supervisor(int ready_fd, const std::function<void()>& cleanup);
+// and exits with the child's status. The supervisor keeps its copy of the
+// ready pipe (daemonize) open until then, so the daemonizing parent, which
+// waits for EOF after a refusal, returns only once the clean-up is done.
+void fork_supervisor(const std::function<void()>& cleanup);
 
 } // namespace ip25b::milter
