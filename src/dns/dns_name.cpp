@@ -15,8 +15,10 @@ namespace ip25b {
 // runs on every name `ip25b match` reads and every PTR the resolver returns.
 static constexpr auto kByteClass = [] {
     std::array<uint8_t, 256> t{};
-    for (int c = 'a'; c <= 'z'; ++c) t[c] = t[c - 'a' + 'A'] = 1;
-    for (int c = '0'; c <= '9'; ++c) t[c] = 1;
+    for (int c = 'a'; c <= 'z'; ++c)
+        t[c] = t[c - 'a' + 'A'] = 1;
+    for (int c = '0'; c <= '9'; ++c)
+        t[c] = 1;
     t['-'] = t['_'] = 1;
     t['.'] = 2;
     return t;

@@ -90,7 +90,8 @@ std::string IpAddress::to_string() const {
 std::string IpAddress::reverse_name() const {
     std::string out;
     if (is_v4()) {
-        for (int i = 3; i >= 0; --i) out += std::to_string(bytes_[i]) + ".";
+        for (int i = 3; i >= 0; --i)
+            out += std::to_string(bytes_[i]) + ".";
         return out + "in-addr.arpa";
     }
     static constexpr char hex[] = "0123456789abcdef";
@@ -137,10 +138,10 @@ std::optional<Cidr> Cidr::parse(std::string_view text, std::string* error) {
         masked[bit / 8] &= uint8_t(~(0x80 >> (bit % 8)));
     if (masked != addr->bytes())
         return fail("host bits set in '" + std::string(text) + "' (did you mean " +
-                    (addr->is_v4() ? IpAddress::v4(uint32_t(masked[0]) << 24 |
-                                                   uint32_t(masked[1]) << 16 |
-                                                   uint32_t(masked[2]) << 8 | masked[3])
-                                   : IpAddress::v6(masked))
+                    (addr->is_v4()
+                         ? IpAddress::v4(uint32_t(masked[0]) << 24 | uint32_t(masked[1]) << 16 |
+                                         uint32_t(masked[2]) << 8 | masked[3])
+                         : IpAddress::v6(masked))
                         .to_string() +
                     "/" + std::to_string(len) + "?)");
     return c;

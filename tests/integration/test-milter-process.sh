@@ -159,20 +159,7 @@ fi
 private=$w/private.toml
 cp "$(find "$E2E_SOURCE_DIR/rules/isp" -name '*.toml' | sort | head -1)" "$private"
 chmod 600 "$private"
-cat >"$w/lintbad.toml" <<'TOML'
-format = 1
-kind = "isp"
-[meta]
-name = "Backtracker"
-domains = ["bt.example"]
-contact = "x"
-updated = 2026-11-30
-source = "test data"
-[[dynamic]]
-id = "bt-pool"
-pattern = '^(a+)+$'
-examples = ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bt.example"]
-TOML
+cp "$E2E_SOURCE_DIR/tests/data/reload/backtracker.toml" "$w/lintbad.toml"
 for bad in private lintbad; do
     sed "s|^files = .*|files = [\"$w/$bad.toml\"]|" "$conf" >"$w/$bad.conf"
     if "$milter" -c "$w/$bad.conf" -p "unix:$sock" -P "$pidf" -u nobody >"$w/$bad.out" 2>&1; then

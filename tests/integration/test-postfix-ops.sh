@@ -93,20 +93,7 @@ grep -q '127.0.0.17' "$DECISIONS.1" && not_ok "record went to the rotated file" 
 
 # --- reload = lint's verdict
 bad=$w/bad.toml
-cat >"$bad" <<'TOML'
-format = 1
-kind = "isp"
-[meta]
-name = "Backtracker"
-domains = ["bt.example"]
-contact = "x"
-updated = 2026-11-30
-source = "test data"
-[[dynamic]]
-id = "bt-pool"
-pattern = '^(a+)+$'
-examples = ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bt.example"]
-TOML
+cp "$E2E_SOURCE_DIR/tests/data/reload/backtracker.toml" "$bad"
 cp "$conf" "$conf.good"
 sed -i "s|^files = \[\(.*\)\]|files = [\1, \"$bad\"]|" "$conf"
 if milter_reload; then not_ok "reload accepted a rule lint refuses"; else
