@@ -68,7 +68,7 @@ conf=$w/m.conf
 metrics_port=$(free_port)
 cat >"$conf" <<TOML
 [rules]
-files = ["$E2E_SOURCE_DIR/rules/isp"]
+files = ["$E2E_RULES/isp"]
 [dns]
 servers = ["127.0.0.1:9"]
 timeout_ms = 200

@@ -14,6 +14,11 @@ E2E_FAIL=0
 E2E_CLEANUPS=()
 E2E_WORK=$(mktemp -d "${TMPDIR:-/tmp}/ip25b-e2e.XXXXXX")
 chmod 755 "$E2E_WORK"
+# The shipped rules, readable by every user: a milter started with -u reads its rules
+# after the privilege drop, and a checkout may sit where only its owner can enter
+# (a clone under `mktemp -d` is 0700).
+E2E_RULES=$E2E_WORK/rules
+cp -r "$E2E_SOURCE_DIR/rules" "$E2E_RULES" && chmod -R a+rX "$E2E_RULES"
 
 # e2e_on_exit CMD: run CMD (a function name plus args) at exit, last first.
 e2e_on_exit() { E2E_CLEANUPS+=("$*"); }
@@ -197,7 +202,7 @@ e2e_milter_conf() {
     cat >"$file" <<TOML
 # written by tests/lib/e2e.sh
 [rules]
-files = ["$E2E_SOURCE_DIR/rules/allowlist", "$E2E_SOURCE_DIR/rules/isp"$rules_extra]
+files = ["$E2E_RULES/allowlist", "$E2E_RULES/isp"$rules_extra]
 self_ranges = ["127.0.0.12/32", "2001:db8::12/128"]
 require_fcrdns = $require_fcrdns
 
