@@ -474,7 +474,8 @@ Expected<RuleFile> load_rule_file(const std::string& path) {
 Expected<std::vector<std::string>> list_rule_files(const std::string& dir, bool recursive) {
     namespace fs = std::filesystem;
     std::error_code ec;
-    if (!fs::is_directory(dir, ec)) return Error{dir, 0, "not a directory"};
+    if (!fs::is_directory(dir, ec))
+        return Error{dir, 0, ec ? "cannot read: " + ec.message() : "not a directory"};
     std::vector<std::string> out;
     auto take = [&](const fs::directory_entry& e) {
         const fs::path& p = e.path();
@@ -484,24 +485,34 @@ Expected<std::vector<std::string>> list_rule_files(const std::string& dir, bool 
         std::error_code ec2;
         if (e.is_regular_file(ec2)) out.push_back(p.string());
     };
+    // A directory that cannot be read is an error, never skipped: the milter reads
+    // its rules as the service user, and rules/isp/jp/ unreadable to it must refuse
+    // the load, not quietly drop every Japanese rule. The error names the directory
+    // being entered (or the entry last read, if reading the next one failed).
+    auto unreadable = [](const fs::path& p, const std::error_code& e) {
+        return Error{p.string(), 0, "cannot read directory: " + e.message()};
+    };
     if (recursive) {
-        fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
-        if (ec) return Error{dir, 0, "cannot read directory: " + ec.message()};
-        for (auto end = fs::recursive_directory_iterator(); it != end; it.increment(ec)) {
-            if (ec) return Error{dir, 0, "cannot read directory: " + ec.message()};
+        fs::recursive_directory_iterator it(dir, ec);
+        if (ec) return unreadable(dir, ec);
+        for (auto end = fs::recursive_directory_iterator(); it != end;) {
+            const fs::path current = it->path();
             // Hidden directories (.git, editor state) are not rule sets.
-            if (it->is_directory() && it->path().filename().string().starts_with(".")) {
+            if (it->is_directory() && current.filename().string().starts_with("."))
                 it.disable_recursion_pending();
-                continue;
-            }
-            take(*it);
+            else
+                take(*it);
+            it.increment(ec);
+            if (ec) return unreadable(current, ec);
         }
     } else {
         fs::directory_iterator it(dir, ec);
-        if (ec) return Error{dir, 0, "cannot read directory: " + ec.message()};
-        for (auto end = fs::directory_iterator(); it != end; it.increment(ec)) {
-            if (ec) return Error{dir, 0, "cannot read directory: " + ec.message()};
+        if (ec) return unreadable(dir, ec);
+        for (auto end = fs::directory_iterator(); it != end;) {
+            const fs::path current = it->path();
             take(*it);
+            it.increment(ec);
+            if (ec) return unreadable(current, ec);
         }
     }
     std::sort(out.begin(), out.end());

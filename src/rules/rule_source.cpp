@@ -102,6 +102,10 @@ Expected<RuleSource> read_rule_source(std::string_view spec, TableStrictness str
         const std::string rules = feed_rules_directory(dir);
         const std::string name = source.feed_name();
         if (!std::filesystem::is_directory(rules, ec)) {
+            // Installed but unreadable (the milter reads its rules as the service
+            // user) is an error; only an absent feed waits for its first fetch.
+            if (ec && ec != std::errc::no_such_file_or_directory)
+                return Error{rules, 0, "cannot read: " + ec.message()};
             out.warnings.push_back(
                 Error{dir, 0, "feed " + name + " is not installed yet (run ip25b update)"});
             return out;
@@ -146,9 +150,14 @@ Expected<RuleSource> read_rule_source(std::string_view spec, TableStrictness str
         keep(std::move(file).value());
         return out;
     }
+    // A rule directory the service user cannot enter is not a wrongly written source:
+    // say why it cannot be read.
+    if (ec && ec != std::errc::no_such_file_or_directory)
+        return Error{path, 0, "cannot read: " + ec.message()};
     return Error{path, 0,
-                 "not a rule source: expected pcre:FILE, regexp:FILE, a *.toml rule file "
-                 "or a directory of them"};
+                 std::string("not a rule source") + (ec ? " (no such file or directory)" : "") +
+                     ": expected pcre:FILE, regexp:FILE, a *.toml rule file or a directory of "
+                     "them"};
 }
 
 void take_file_rules(RuleSource& source) {

@@ -32,7 +32,7 @@ chmod 755 "$run"
 chown nobody "$logs"
 cat >"$conf" <<TOML
 [rules]
-files = ["$E2E_SOURCE_DIR/rules/isp"]
+files = ["$E2E_RULES/isp"]
 [dns]
 servers = ["127.0.0.1:9"]
 timeout_ms = 200
@@ -157,7 +157,7 @@ fi
 # refuses the start, and the daemon's parent prints why; so does a rule
 # `ip25b lint` refuses, with file:line. The supervisor cleans up either way.
 private=$w/private.toml
-cp "$(find "$E2E_SOURCE_DIR/rules/isp" -name '*.toml' | sort | head -1)" "$private"
+cp "$(find "$E2E_RULES/isp" -name '*.toml' | sort | head -1)" "$private"
 chmod 600 "$private"
 cp "$E2E_SOURCE_DIR/tests/data/reload/backtracker.toml" "$w/lintbad.toml"
 for bad in private lintbad; do
@@ -174,6 +174,24 @@ for bad in private lintbad; do
     fi
     [ ! -e "$pidf" ] && [ ! -e "$sock" ] && ok "refused start ($bad): pid file and socket removed" ||
         not_ok "refused start ($bad) left: $(ls "$run")"
+done
+
+# A rule directory the service user cannot enter, at the top or nested (as
+# rules/isp/jp/ in rules/isp/): the start is refused and says why; the rules in
+# it are never skipped quietly.
+mkdir -p "$w/privtop" "$w/privnest/jp"
+cp "$private" "$w/privtop/" && chmod 700 "$w/privtop"
+cp "$private" "$w/privnest/jp/" && chmod 700 "$w/privnest/jp"
+for d in privtop:privtop privnest:privnest/jp; do
+    name=${d%%:*} denied=$w/${d#*:}
+    sed "s|^files = .*|files = [\"$w/$name\"]|" "$conf" >"$w/$name.conf"
+    if "$milter" -c "$w/$name.conf" -p "unix:$sock" -P "$pidf" -u nobody >"$w/$name.out" 2>&1; then
+        not_ok "daemon started with a rule directory nobody cannot enter ($name)"
+        stop_pid "$(cat "$pidf" 2>/dev/null)" 15
+    else
+        expect "an unreadable rule directory ($name): the refusal names it and why" "$w/$name.out" \
+            "^ip25b-milter: $denied: cannot read directory: Permission denied"
+    fi
 done
 
 # config open failure carries errno text

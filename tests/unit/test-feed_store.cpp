@@ -97,6 +97,13 @@ BOOST_AUTO_TEST_CASE(rule_source_loads_an_installed_feed_with_its_name) {
     BOOST_REQUIRE(none);
     BOOST_TEST(none->rules.empty());
     BOOST_TEST(none->warnings.size() == 1u);
+    // Present but unreadable (here: a file where the state directory belongs) is an
+    // error, not "not installed yet": the feed's rules must not vanish quietly.
+    const std::string blocked = (fs::path(d.path) / "blocked").string();
+    std::ofstream(blocked) << "x";
+    auto unreadable = load_rule_source("feed:" + blocked);
+    BOOST_REQUIRE(!unreadable);
+    BOOST_TEST(unreadable.error().reason == "cannot read: Not a directory");
 
     fs::create_directories(dir);
     auto staged = stage_feed(dir, feed(1), "doc", "sig");

@@ -412,7 +412,11 @@ BOOST_AUTO_TEST_CASE(files_and_directories) {
     BOOST_TEST(dirfile.error().reason == "rule file is a directory");
     auto nodir = list_rule_files((d.path / "nope").string());
     BOOST_REQUIRE(!nodir.has_value());
-    BOOST_TEST(nodir.error().reason == "not a directory");
+    BOOST_TEST(nodir.error().reason == "cannot read: No such file or directory");
+    const std::string plain = d.write("plain.toml", "");
+    auto notdir = list_rule_files(plain);
+    BOOST_REQUIRE(!notdir.has_value());
+    BOOST_TEST(notdir.error().reason == "not a directory");
 
     // A huge file on disk is refused without reading it all.
     std::string huge(kMaxRuleFileBytes + 4096, '#');

@@ -29,7 +29,13 @@ BOOST_AUTO_TEST_CASE(prefixes_are_parsed_in_one_place) {
 BOOST_AUTO_TEST_CASE(sources_load_by_kind) {
     auto other = load_rule_source("hash:/etc/x");
     BOOST_REQUIRE(!other);
-    BOOST_TEST(other.error().reason.find("not a rule source") != std::string::npos);
+    BOOST_TEST(other.error().reason.find("not a rule source (no such file or directory)") !=
+               std::string::npos);
+    // A source that exists but cannot be entered says why, not "not a rule source"
+    // (as root, a directory's mode does not stop a stat; a file used as one does).
+    auto unreadable = load_rule_source("/etc/passwd/isp");
+    BOOST_REQUIRE(!unreadable);
+    BOOST_TEST(unreadable.error().to_string() == "/etc/passwd/isp: cannot read: Not a directory");
     auto missing = load_rule_source("pcre:/nonexistent/ip25b.pcre");
     BOOST_REQUIRE(!missing);
     BOOST_TEST(missing.error().to_string() ==
