@@ -62,6 +62,11 @@ struct MilterConfig {
     // silent while its SMTP client is slow, and a legitimate slow client must
     // not lose its milter.
     std::chrono::seconds timeout{600};
+    // How long a stop waits for the sessions in flight before cutting them off (a
+    // second stop signal cuts at once). Long enough for a large DATA phase; the
+    // service manager's stop timeout (TimeoutStopSec=45) must exceed it. Read at
+    // the stop, so a reload changes it.
+    std::chrono::seconds drain_limit{30};
 };
 
 // Keys of [milter] that differ between two configs ("socket", "user", ...):

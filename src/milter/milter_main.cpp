@@ -77,8 +77,6 @@ using namespace ip25b::milter;
 
 namespace {
 
-constexpr auto session_drain_limit = std::chrono::seconds(30);
-
 std::string absolute(const std::string& p) {
     if (p.empty() || p.front() == '/') return p;
     std::error_code ec;
@@ -293,7 +291,10 @@ class SignalLoop {
             reload_.reset();
             reload_again_ = false;
         }
-        drain_until_ = std::chrono::steady_clock::now() + session_drain_limit;
+        // The rule set in use carries the config last loaded: a reload can change it.
+        const auto rt = current_runtime().get();
+        drain_limit_ = rt ? rt->config.milter.drain_limit : MilterConfig{}.drain_limit;
+        drain_until_ = std::chrono::steady_clock::now() + drain_limit_;
         phase_ = Phase::Draining;
     }
 
@@ -302,7 +303,7 @@ class SignalLoop {
         if (left && std::chrono::steady_clock::now() < drain_until_) return;
         if (left)
             spdlog::warn("{} sessions still open after {} s; stopping anyway", left,
-                         session_drain_limit.count());
+                         drain_limit_.count());
         phase_ = Phase::Stopping;
         // libmilter's own signal thread may have stopped it meanwhile; a
         // second smfi_stop() after smfi_main() returned would use a destroyed mutex.
@@ -333,6 +334,7 @@ class SignalLoop {
     std::optional<RuntimeLoad> reload_;
     bool reload_again_ = false;
     std::chrono::steady_clock::time_point drain_until_;
+    std::chrono::seconds drain_limit_{};
 };
 
 struct CommandLine {

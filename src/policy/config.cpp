@@ -401,6 +401,7 @@ void read_milter(Section& s, Config& c, const std::string& base) {
             s.fail(*n, "milter.control_socket must be an absolute path, \"\" or \"none\"");
     int64_t secs = 0;
     if (s.integer("timeout", 1, 86400, secs)) c.milter.timeout = std::chrono::seconds(secs);
+    if (s.integer("drain_limit", 0, 3600, secs)) c.milter.drain_limit = std::chrono::seconds(secs);
     s.finish();
 }
 

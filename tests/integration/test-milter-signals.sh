@@ -305,4 +305,23 @@ else
     not_ok "start and hold a session"; tail -5 "$w/c2.out" "$w/c2.hold"
 fi
 
+# --- [milter] drain_limit: a session that outlasts it is cut off, and the
+# milter leaves (exit 0) that long after one SIGTERM.
+conf "$w/c.conf" "$w/small.pcre" "drain_limit = 2"
+if start_small c3 && hold c3 60; then
+    kill -TERM "$PID"
+    sleep 1
+    pid_alive "$PID" && ok "drain_limit = 2: still serving the session after 1 s" ||
+        not_ok "drain_limit = 2: gone at once"
+    if gone_within "$PID" $((2 + limit)); then
+        [ "$RC" -eq 0 ] && ok "drain_limit = 2: left after the limit (${TOOK} ms after the check), exit 0" ||
+            not_ok "drain_limit: status $RC"
+    else not_ok "drain_limit = 2: still running $((3 + limit)) s after SIGTERM"; fi
+    expect "it says it cut the session off after the limit" "$w/c3.out" \
+        '1 sessions still open after 2 s; stopping anyway'
+    wait_file_grep "$w/c3.hold" 'closed' 5 && ok "the held session was closed" || not_ok "the held session is still open"
+else
+    not_ok "start and hold a session"; tail -5 "$w/c3.out" "$w/c3.hold"
+fi
+
 e2e_finish

@@ -69,6 +69,7 @@ BOOST_AUTO_TEST_CASE(empty_file_gives_documented_defaults) {
     BOOST_TEST(c.milter.user.empty());
     BOOST_TEST(c.milter.pidfile.empty());
     BOOST_TEST(c.milter.timeout.count() == 600);
+    BOOST_TEST(c.milter.drain_limit.count() == 30);
 }
 
 BOOST_AUTO_TEST_CASE(every_key_is_read) {
@@ -138,6 +139,7 @@ socket = "unix:/run/ip25b/ip25b.sock"
 user = "ip25b"
 pidfile = "/run/ip25b/ip25b.pid"
 timeout = 120
+drain_limit = 5
 )");
     BOOST_TEST(c.rules.rules.size() == 4u);
     BOOST_TEST(c.rules.rules[0] == "/etc/ip25b/isp");
@@ -194,6 +196,7 @@ timeout = 120
     BOOST_TEST(c.milter.user == "ip25b");
     BOOST_TEST(c.milter.pidfile == "/run/ip25b/ip25b.pid");
     BOOST_TEST(c.milter.timeout.count() == 120);
+    BOOST_TEST(c.milter.drain_limit.count() == 5);
 }
 
 BOOST_AUTO_TEST_CASE(errors_name_file_and_line) {
@@ -206,6 +209,7 @@ BOOST_AUTO_TEST_CASE(errors_name_file_and_line) {
         {"\n\n[nonsense]\n", 3, "unknown key nonsense"},
         {"[dns]\ntries = 0\n", 2, "dns.tries must be between 1 and 10"},
         {"[milter]\ntimeout = 0\n", 2, "milter.timeout must be between 1 and 86400"},
+        {"[milter]\n\ndrain_limit = 3601\n", 3, "milter.drain_limit must be between 0 and 3600"},
         {"[dns]\ntimeout_ms = \"1s\"\n", 2, "dns.timeout_ms must be an integer"},
         {"[dns]\nservers = [\"dns.example\"]\n", 2, "not IP"},
         {"[rules]\nself_ranges = [\"192.0.2.1/24\"]\n", 2, "rules.self_ranges"},
@@ -296,6 +300,7 @@ BOOST_AUTO_TEST_CASE(shipped_config_parses_and_matches_the_defaults) {
     BOOST_TEST(c->milter.control_socket == d.milter.control_socket);
     BOOST_TEST(c->metrics.listen == d.metrics.listen);
     BOOST_TEST(c->milter.timeout == d.milter.timeout);
+    BOOST_TEST(c->milter.drain_limit == d.milter.drain_limit);
     // The new classes at their defaults; the shipped file loads allowlist,
     // every ISP country, the cloud files, and turns the generic tier on.
     BOOST_TEST((c->policy.cloud == d.policy.cloud));
