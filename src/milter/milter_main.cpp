@@ -24,7 +24,7 @@
 //            after it.
 //   SIGUSR2  writes the counters to the log (nothing else).
 //   SIGTERM, SIGHUP, SIGINT
-//            stop: sessions in flight are served to their end (at most 30 s);
+//            stop: sessions in flight are served to their end (at most [milter] drain_limit, 30 s);
 //            connections arriving meanwhile are not judged and get the
 //            policy.internal_error answer (accept or tempfail); then
 //            smfi_stop(), pending decision records are written, the pid file
