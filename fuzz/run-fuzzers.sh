@@ -5,7 +5,8 @@
 # `s` suffix (60s). Targets default to every fuzz/fuzz-*.cpp. Each target first replays
 # fuzz/regressions/<target>/* (inputs that once crashed it), then fuzzes from a copy of
 # its seed corpus fuzz/corpus/<target>/ (new inputs stay in BUILD_DIR, not the repo).
-# Crash inputs are kept in BUILD_DIR/fuzz-work/<target>/; exit 1 if any target crashed.
+# Crash inputs are kept in BUILD_DIR/fuzz-work/<target>/; exit 1 if any target crashed. A
+# "slow unit" (over 10 s of wall time) counts as a crash only if it replays slowly.
 # The report gives the rate per wall-clock second and per CPU second, and the time 10M
 # executions take at each (the second is what one dedicated core would take), then
 # libFuzzer's final coverage (edges, features) and corpus (inputs/size), and the
@@ -72,7 +73,7 @@ for t in "${targets[@]}"; do
             continue
         fi
     else
-        rm -rf "$work/corpus" "$work/crashes" "$work/ledger" # crash inputs: copy them first
+        rm -rf "$work/corpus" "$work/crashes" "$work/slow-units" "$work/ledger" # copy crashes first
     fi
     mkdir -p "$work/corpus" "$work/crashes"
     done_before=$(campaign "$work/ledger" "$sum")
@@ -106,6 +107,22 @@ for t in "${targets[@]}"; do
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz.log" | tail -1)
     execs=${execs:-$(last_count "$work/fuzz.log")} # a crash ends without the final stats
     execs=${execs:-0}
+    # A "slow unit" is libFuzzer's note that one input took over 10 s of wall time, and
+    # it fuzzes on. On a busy machine that may be the neighbours: replay it, and only if
+    # it takes over a CPU second on its own is it a finding (a slow input is a way to
+    # stall a load); otherwise it moves to slow-units/ with a line saying so.
+    for f in "$work"/crashes/slow-unit-*; do
+        [ -f "$f" ] || continue
+        /usr/bin/time -f '%U %S' -o "$work/slow.time" "$bin" "${common[@]}" "$f" >/dev/null 2>&1
+        read -r su ss <"$work/slow.time" || { su=99; ss=0; }
+        if awk -v u="$su" -v s="$ss" 'BEGIN { exit !(u + s < 1) }'; then
+            mkdir -p "$work/slow-units"
+            mv "$f" "$work/slow-units/"
+            took=$(sed -n 's/^Slowest unit: \([0-9]*\) s.*/\1 s/p' "$work/fuzz.log" | tail -1)
+            echo "run-fuzzers: $t: $(basename "$f"): $took in the run, replays in $su s CPU:" \
+                "the machine was busy, not a finding" >&2
+        fi
+    done
     found=$(find "$work/crashes" -type f | wc -l)
     if [ "$rc" -ne 0 ] || [ "$found" -gt 0 ]; then
         crashes=$((crashes + (found > 0 ? found : 1)))
