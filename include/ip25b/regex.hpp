@@ -12,7 +12,9 @@
 // POSIX patterns are compiled by glibc's regcomp, which copies the operand of every
 // repetition (x{1,3} is x, x?, x?) and takes exponential time and memory when they are
 // stacked or nested (a++++..., ((a{1,3}){1,3})...): a pattern whose repetitions would
-// add more than kMaxPosixCopies nodes is refused, as no host name needs them.
+// add more than kMaxPosixCopies nodes is refused, as no host name needs them. So is an
+// unbounded repetition of something that can match the empty string ((a*)*, a**, (a|b?)+):
+// its epsilon closures grow exponentially with the copies around it.
 //
 // Flags: for RuleSyntax::Pcre `flags` are PCRE2 compile options (PCRE2_DOTALL,
 // PCRE2_MULTILINE, ...); for RuleSyntax::PosixRegexp they are regcomp(3)

@@ -78,15 +78,27 @@ TreeSize operator+(TreeSize a, TreeSize b) {
     return {std::min(a.expanded + b.expanded, kSaturated), a.written + b.written};
 }
 
+// A repetition operator: how many copies of its operand regcomp makes, whether it has
+// no upper bound (*, +, {m,}) and whether it may match zero times (*, ?, {0,n}).
+struct Repetition {
+    uint64_t copies = 0;
+    bool unbounded = false;
+    bool optional = false;
+};
+
 // The repetition operator at the start of `r` (ERE: * + ? {m,n}; BRE: * \+ \? \{m,n\}):
-// its length, and in `copies` how many copies of its operand regcomp makes; 0 if none.
-size_t repetition(std::string_view r, bool ere, uint64_t& copies) {
-    if (r.starts_with("*") || r.starts_with(ere ? "?" : "\\?")) {
-        copies = 1;
-        return ere || r[0] == '*' ? 1 : 2;
+// its length, and what it does in `rep`; 0 if none.
+size_t repetition(std::string_view r, bool ere, Repetition& rep) {
+    if (r.starts_with("*")) {
+        rep = {1, true, true};
+        return 1;
+    }
+    if (r.starts_with(ere ? "?" : "\\?")) {
+        rep = {1, false, true};
+        return ere ? 1 : 2;
     }
     if (r.starts_with(ere ? "+" : "\\+")) {
-        copies = 2;
+        rep = {2, true, false};
         return ere ? 1 : 2;
     }
     const std::string_view open = ere ? "{" : "\\{", close = ere ? "}" : "\\}";
@@ -107,7 +119,9 @@ size_t repetition(std::string_view r, bool ere, uint64_t& copies) {
         bounded = number(n);
     }
     if (!r.substr(j).starts_with(close)) return 0; // not an interval: regcomp decides
-    copies = std::max<uint64_t>(!comma ? m : bounded ? std::max(m, n) : m + 1, 1);
+    rep.copies = std::max<uint64_t>(!comma ? m : bounded ? std::max(m, n) : m + 1, 1);
+    rep.unbounded = comma && !bounded;
+    rep.optional = m == 0;
     return j + close.size();
 }
 
@@ -130,40 +144,63 @@ size_t bracket_length(std::string_view r) {
     return std::min(j + 1, r.size());
 }
 
-uint64_t posix_copies(std::string_view p, bool ere) {
+// What posix_copies finds: the nodes the copies add, and whether some unbounded
+// repetition applies to an operand that can match the empty string.
+struct PosixCost {
+    uint64_t copies = 0;
+    bool empty_loop = false;
+};
+
+// An unbounded repetition of an operand that can match the empty string ((a*)*, a**,
+// (a|b?)+) is a loop of empty steps: regcomp's epsilon closures then grow exponentially
+// with the copies around it (([0f]*)+{64} never finishes, [0f]*****{8} takes 20 s;
+// found by fuzz-postfix_table), and the pattern means what its inner loop alone means.
+PosixCost posix_copies(std::string_view p, bool ere) {
     struct Level {
         TreeSize done;   // earlier alternatives
         TreeSize branch; // this alternative before its last item
         TreeSize last;   // the last item, which a repetition applies to
         bool has_last = false;
-        bool repeated = false; // the last item already carries a repetition
+        bool repeated = false;       // the last item already carries a repetition
+        bool done_nullable = false;  // an earlier alternative can match ""
+        bool branch_nullable = true; // every item before the last can match ""
+        bool last_nullable = false;  // the last item can match ""
         TreeSize total() const { return done + branch + last; }
-        void item(TreeSize t) {
+        bool nullable() const {
+            return done_nullable || (branch_nullable && (!has_last || last_nullable));
+        }
+        void item(TreeSize t, bool can_be_empty) {
             branch = branch + last;
+            if (has_last) branch_nullable = branch_nullable && last_nullable;
             last = t;
+            last_nullable = can_be_empty;
             has_last = true;
             repeated = false;
         }
     };
     std::vector<Level> levels(1);
+    bool empty_loop = false;
     auto close_group = [&] {
         const TreeSize inner = levels.back().total();
+        const bool nullable = levels.back().nullable();
         levels.pop_back();
-        levels.back().item(inner + TreeSize{1, 1});
+        levels.back().item(inner + TreeSize{1, 1}, nullable);
     };
     const std::string_view lparen = ere ? "(" : "\\(", rparen = ere ? ")" : "\\)",
                            bar = ere ? "|" : "\\|";
     for (size_t i = 0; i < p.size();) {
         const std::string_view r = p.substr(i);
         Level& level = levels.back();
-        uint64_t copies = 0;
-        if (const size_t len = repetition(r, ere, copies); len && level.has_last) {
-            // A repetition of a repetition (a**, a*+?) nests closures that regcomp
+        Repetition rep;
+        if (const size_t len = repetition(r, ere, rep); len && level.has_last) {
+            if (rep.unbounded && level.last_nullable) empty_loop = true;
+            level.last_nullable = level.last_nullable || rep.optional;
+            // A repetition of a repetition (a*+?, a+{2}) nests closures that regcomp
             // computes recursively, as costly as a copy: count it as one.
-            if (level.repeated) copies = std::max<uint64_t>(copies, 2);
+            if (level.repeated) rep.copies = std::max<uint64_t>(rep.copies, 2);
             level.repeated = true;
             uint64_t& e = level.last.expanded;
-            e = e > kSaturated / copies ? kSaturated : e * copies;
+            e = e > kSaturated / rep.copies ? kSaturated : e * rep.copies;
             i += len;
         } else if (r.starts_with(lparen)) {
             levels.emplace_back();
@@ -173,18 +210,21 @@ uint64_t posix_copies(std::string_view p, bool ere) {
             i += rparen.size();
         } else if (r.starts_with(bar)) {
             level.done = level.total() + TreeSize{1, 1};
+            level.done_nullable = level.nullable();
             level.branch = level.last = {};
             level.has_last = level.repeated = false;
+            level.branch_nullable = true;
+            level.last_nullable = false;
             i += bar.size();
         } else {
-            level.item({1, 1});
+            level.item({1, 1}, false);
             i += r[0] == '[' ? bracket_length(r) : r[0] == '\\' ? std::min<size_t>(2, r.size()) : 1;
         }
     }
     while (levels.size() > 1)
         close_group();
     const TreeSize all = levels.back().total();
-    return all.expanded - std::min(all.expanded, all.written);
+    return {all.expanded - std::min(all.expanded, all.written), empty_loop};
 }
 
 bool is_limit(int rc) {
@@ -317,7 +357,12 @@ Expected<Regex> Regex::compile(std::string_view pattern, RuleSyntax syntax, bool
         // regcomp needs a C string: a NUL inside would silently cut the pattern.
         if (pattern.find('\0') != std::string_view::npos)
             return Error{"", 0, "NUL byte in regular expression"};
-        if (posix_copies(pattern, flags & REG_EXTENDED) > kMaxPosixCopies)
+        const PosixCost cost = posix_copies(pattern, flags & REG_EXTENDED);
+        if (cost.empty_loop)
+            return Error{"", 0,
+                         "regular expression too complex: an unbounded repetition of something "
+                         "that can match the empty string, as (a*)* or a**"};
+        if (cost.copies > kMaxPosixCopies)
             return Error{"", 0,
                          "regular expression too complex: its repetitions expand to over " +
                              std::to_string(kMaxPosixCopies) + " copies"};

@@ -143,8 +143,14 @@ BOOST_AUTO_TEST_CASE(posix_exponential_repetitions_are_refused_at_once) {
     std::string nested = "a";
     for (int i = 0; i < 10; ++i)
         nested = "(" + nested + "){1,3}";
-    for (const std::string& p : {stacked, std::string("a") + std::string(20, '+'), nested,
-                                 std::string("(ab){1,2000}"), "^P" + std::string(20, '*') + "x"}) {
+    for (const std::string& p :
+         {stacked, std::string("a") + std::string(20, '+'), nested, std::string("(ab){1,2000}"),
+          "^P" + std::string(20, '*') + "x",
+          // Loops of empty steps, copied (fuzz-postfix_table: the
+          // first runs for over a minute, the others never end).
+          std::string("^[0f]*******{8}\x02\\.o\\.nl$"), std::string("^([0f]*)+{64}\\.o"),
+          std::string("^(a|b*)*{64}"), std::string("^((((([0f]*)*)*)*)*){8}"),
+          std::string("^([0f]?)*{64}"), std::string("(a|)+{64}")}) {
         auto re = Regex::compile(p, RuleSyntax::PosixRegexp, true, REG_EXTENDED);
         BOOST_REQUIRE_MESSAGE(!re, p);
         BOOST_TEST(re.error().reason.find("too complex") != std::string::npos);
@@ -165,7 +171,9 @@ BOOST_AUTO_TEST_CASE(posix_ordinary_repetitions_still_compile) {
          {std::string(R"(^([0-9]{1,3}\.){3}[0-9]{1,3}$)"), std::string("a{1000}"),
           std::string("^[[:alpha:]]{1,255}(-[]a-z[:digit:]]{1,63})*\\.ex$"),
           std::string(R"(^(c|s)-([0-9]+)-([0-9]+)\.hsd1\.([a-z]{2})\.comcast\.net$)"),
-          std::string("a+++"), long_literal}) {
+          std::string("a+++"), long_literal, std::string("^([0f]*){64}x"),
+          std::string("^([0-9]+)+{64}$"), std::string("^(-[a-z0-9]+)*\\.ex$"),
+          std::string("^(a|b)*c?$"), std::string("^(x*y)*{64}$")}) {
         auto re = Regex::compile(p, RuleSyntax::PosixRegexp, true, REG_EXTENDED);
         BOOST_TEST(re.has_value(), p.substr(0, 60));
     }
