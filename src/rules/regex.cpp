@@ -144,7 +144,7 @@ size_t bracket_length(std::string_view r) {
     return std::min(j + 1, r.size());
 }
 
-// What posix_copies finds: the nodes the copies add, and whether some unbounded
+// What posix_cost finds: the nodes the copies add, and whether some unbounded
 // repetition applies to an operand that can match the empty string.
 struct PosixCost {
     uint64_t copies = 0;
@@ -155,7 +155,7 @@ struct PosixCost {
 // (a|b?)+) is a loop of empty steps: regcomp's epsilon closures then grow exponentially
 // with the copies around it (([0f]*)+{64} never finishes, [0f]*****{8} takes 20 s;
 // found by fuzz-postfix_table), and the pattern means what its inner loop alone means.
-PosixCost posix_copies(std::string_view p, bool ere) {
+PosixCost posix_cost(std::string_view p, bool ere) {
     struct Level {
         TreeSize done;   // earlier alternatives
         TreeSize branch; // this alternative before its last item
@@ -357,7 +357,7 @@ Expected<Regex> Regex::compile(std::string_view pattern, RuleSyntax syntax, bool
         // regcomp needs a C string: a NUL inside would silently cut the pattern.
         if (pattern.find('\0') != std::string_view::npos)
             return Error{"", 0, "NUL byte in regular expression"};
-        const PosixCost cost = posix_copies(pattern, flags & REG_EXTENDED);
+        const PosixCost cost = posix_cost(pattern, flags & REG_EXTENDED);
         if (cost.empty_loop)
             return Error{"", 0,
                          "regular expression too complex: an unbounded repetition of something "
