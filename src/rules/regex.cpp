@@ -209,12 +209,11 @@ PosixCost posix_cost(std::string_view p, bool ere) {
             close_group();
             i += rparen.size();
         } else if (r.starts_with(bar)) {
-            level.done = level.total() + TreeSize{1, 1};
-            level.done_nullable = level.nullable();
-            level.branch = level.last = {};
-            level.has_last = level.repeated = false;
-            level.branch_nullable = true;
-            level.last_nullable = false;
+            // A new alternative: only what the earlier ones add up to carries over.
+            Level next;
+            next.done = level.total() + TreeSize{1, 1};
+            next.done_nullable = level.nullable();
+            level = next;
             i += bar.size();
         } else {
             level.item({1, 1}, false);
