@@ -10,7 +10,8 @@
 #                         build optimised, run the soak (default 1M sessions, stops at
 #                         SOAK_TIME_LIMIT seconds, default 3600) and print its report
 #   contrib/dev.sh fuzz [N|Ss]  build the libFuzzer targets with clang, run each for N
-#                         executions (default 10000000) or S seconds, print a report
+#                         executions (default 10000000) or S seconds, as one process per
+#                         core (FUZZ_PROCS), print a report
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -108,7 +109,7 @@ fuzz)
     install_missing
     CC=clang-14 CXX=clang++-14 build build-fuzz fuzz-all -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DIP25B_FUZZ=ON
-    exec fuzz/run-fuzzers.sh "$here/build-fuzz" "${1:-10000000}"
+    FUZZ_PROCS=${FUZZ_PROCS:-$(nproc)} exec fuzz/run-fuzzers.sh "$here/build-fuzz" "${1:-10000000}"
     ;;
 *)
     echo "usage: contrib/dev.sh run|test|bench|soak [SESSIONS]|fuzz [N|Ss]|package|package-test" >&2

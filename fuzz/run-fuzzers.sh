@@ -18,6 +18,11 @@
 # fuzz-work/<target>/ledger (start time, binary checksum, executions, crashes); a run cut
 # off (the machine stopped, kill) is entered at the next start from its log's last
 # status line. Only runs of the same binary count towards one campaign.
+#
+# FUZZ_PROCS=N runs each target as N processes of the same binary on one corpus
+# directory (libFuzzer reloads it, as its own -jobs workers do), each with 1/N of the
+# executions: a slow target then has every core. Their logs are fuzz.log, fuzz.2.log, …;
+# the report and the ledger give their sum.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: run-fuzzers.sh BUILD_DIR [LENGTH] [TARGET...]}
@@ -43,8 +48,25 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-$full_asan:quarantine_size_mb=32:malloc_cont
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 resume=${FUZZ_RESUME:-0}
+procs=${FUZZ_PROCS:-1}
+[[ "$procs" =~ ^[1-9][0-9]?$ ]] || { echo "run-fuzzers: FUZZ_PROCS must be 1 to 99, not $procs" >&2; exit 2; }
 # Executions of a log's last libFuzzer status line ("#123456 ...").
 last_count() { grep -aoE '^#[0-9]+' "$1" 2>/dev/null | tail -1 | tr -d '#'; }
+# Executions of one process: its final stats, or a crashed or cut-off run's last status.
+log_count() {
+    local n
+    n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$1" 2>/dev/null | tail -1)
+    n=${n:-$(last_count "$1")}
+    echo "${n:-0}"
+}
+# Process I's log (1 keeps the name a single process has always had).
+log_of() { if [ "$2" = 1 ]; then echo "$1/fuzz.log"; else echo "$1/fuzz.$2.log"; fi; }
+# Executions of the last run: the sum over its processes' logs.
+run_count() {
+    local n=0 f
+    for f in "$1"/fuzz.log "$1"/fuzz.*.log; do [ -f "$f" ] && n=$((n + $(log_count "$f"))); done
+    echo "$n"
+}
 # The campaign's executions so far: the ledger's runs of binary checksum $2.
 campaign() { awk -v sum="$2" '$2 == sum { n += $3 } END { print n + 0 }' "$1" 2>/dev/null || echo 0; }
 
@@ -63,7 +85,7 @@ for t in "${targets[@]}"; do
     mkdir -p "$work"
     if [ -f "$work/running" ]; then # the last run was cut off: enter what it did
         read -r started cut_sum <"$work/running"
-        echo "$started $cut_sum $(last_count "$work/fuzz.log") 0 interrupted" >>"$work/ledger"
+        echo "$started $cut_sum $(run_count "$work") 0 interrupted" >>"$work/ledger"
         rm -f "$work/running"
     fi
     if [ "$resume" = 1 ]; then
@@ -76,15 +98,20 @@ for t in "${targets[@]}"; do
         rm -rf "$work/corpus" "$work/crashes" "$work/slow-units" "$work/ledger" # copy crashes first
     fi
     mkdir -p "$work/corpus" "$work/crashes"
+    rm -f "$work"/fuzz.*.log "$work"/time.*
     done_before=$(campaign "$work/ledger" "$sum")
     run_limit=("${limit[@]}")
-    if [ "$resume" = 1 ] && [ "${limit[0]}" = "-runs=$length" ]; then
-        if [ "$done_before" -ge "$length" ]; then
-            printf '%-16s %12d %9s %10s %12s %8d %13s %13s %6s %7s %-12s %s\n' "$t" 0 - - - 0 - - - - - \
-                "$done_before"
-            continue
+    if [ "${limit[0]}" = "-runs=$length" ]; then
+        todo=$length
+        if [ "$resume" = 1 ]; then
+            if [ "$done_before" -ge "$length" ]; then
+                printf '%-16s %12d %9s %10s %12s %8d %13s %13s %6s %7s %-12s %s\n' "$t" 0 - - - 0 - - - - - \
+                    "$done_before"
+                continue
+            fi
+            todo=$((length - done_before))
         fi
-        run_limit=(-runs=$((length - done_before)))
+        run_limit=(-runs=$(((todo + procs - 1) / procs)))
     fi
     echo "$(date -u +%FT%TZ) $sum" >"$work/running"
     crashes=0
@@ -99,14 +126,19 @@ for t in "${targets[@]}"; do
     cp -n "$here/corpus/$t"/* "$work/corpus/" 2>/dev/null
     # CPU time as well as wall time: on a shared machine the wall-clock rate says more
     # about the neighbours than about the target.
-    /usr/bin/time -f '%e %U %S' -o "$work/time" \
-        "$bin" "${common[@]}" "${run_limit[@]}" -artifact_prefix="$work/crashes/" "$work/corpus" \
-        >"$work/fuzz.log" 2>&1
-    rc=$?
-    read -r wall user sys <"$work/time" || { wall=0; user=0; sys=0; }
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz.log" | tail -1)
-    execs=${execs:-$(last_count "$work/fuzz.log")} # a crash ends without the final stats
-    execs=${execs:-0}
+    pids=()
+    for i in $(seq 1 "$procs"); do
+        /usr/bin/time -f '%e %U %S' -o "$work/time.$i" \
+            "$bin" "${common[@]}" "${run_limit[@]}" -artifact_prefix="$work/crashes/" "$work/corpus" \
+            >"$(log_of "$work" "$i")" 2>&1 &
+        pids+=($!)
+    done
+    rc=0
+    for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+    # Wall time is the longest process's; CPU time the sum.
+    read -r wall user sys < <(cat "$work"/time.* 2>/dev/null |
+        awk '{ if ($1 > w) w = $1; u += $2; s += $3 } END { print w + 0, u + 0, s + 0 }')
+    execs=$(run_count "$work")
     # A "slow unit" is libFuzzer's note that one input took over 10 s of wall time, and
     # it fuzzes on. On a busy machine that may be the neighbours: replay it, and only if
     # it takes over a CPU second on its own is it a finding (a slow input is a way to
@@ -126,8 +158,8 @@ for t in "${targets[@]}"; do
     found=$(find "$work/crashes" -type f | wc -l)
     if [ "$rc" -ne 0 ] || [ "$found" -gt 0 ]; then
         crashes=$((crashes + (found > 0 ? found : 1)))
-        echo "run-fuzzers: $t: crashed (exit $rc); log $work/fuzz.log, inputs in $work/crashes/" >&2
-        grep -m3 -E 'ERROR: |SUMMARY: |runtime error' "$work/fuzz.log" >&2
+        echo "run-fuzzers: $t: crashed (exit $rc); logs $work/fuzz*.log, inputs in $work/crashes/" >&2
+        cat "$work"/fuzz.log "$work"/fuzz.*.log 2>/dev/null | grep -m3 -E 'ERROR: |SUMMARY: |runtime error' >&2
         for f in "$work"/crashes/*; do
             [ -f "$f" ] || continue
             ASAN_OPTIONS=$full_asan "$bin" "${common[@]}" "$f" >"$work/replay-$(basename "$f").log" 2>&1
@@ -138,9 +170,11 @@ for t in "${targets[@]}"; do
     echo "$(cat "$work/running") $execs $crashes $([ "$crashes" -gt 0 ] && echo crashed || echo clean)" \
         >>"$work/ledger"
     rm -f "$work/running"
-    # Coverage (edges, features) and corpus (inputs/size) from libFuzzer's last status line.
-    read -r cov ft corp < <(grep -aE '^#[0-9]+' "$work/fuzz.log" | tail -1 |
-        sed -nE 's/.* cov: ([0-9]+) ft: ([0-9]+) corp: ([^ ]+).*/\1 \2 \3/p')
+    # Coverage (edges, features) and corpus (inputs/size) from libFuzzer's last status
+    # line; of several processes, the one that saw the most features.
+    read -r cov ft corp < <(for f in "$work"/fuzz.log "$work"/fuzz.*.log; do
+        [ -f "$f" ] && grep -aE '^#[0-9]+' "$f" | tail -1; done |
+        sed -nE 's/.* cov: ([0-9]+) ft: ([0-9]+) corp: ([^ ]+).*/\1 \2 \3/p' | sort -k2,2n | tail -1)
     awk -v t="$t" -v n="$execs" -v d="$wall" -v u="$user" -v s="$sys" -v c="$crashes" \
         -v cov="${cov:--}" -v ft="${ft:--}" -v corp="${corp:--}" \
         -v total="$(campaign "$work/ledger" "$sum")" 'BEGIN {
