@@ -235,6 +235,7 @@ class SignalLoop {
             }
             if (phase_ == Phase::Draining) check_drain();
         }
+        if (phase_ != Phase::Stopping) drain_after_libmilter_stopped();
     }
 
   private:
@@ -282,6 +283,28 @@ class SignalLoop {
             leave_at_once();
         }
         spdlog::info("signal {}: stopping after sessions in flight", strsignal(sig));
+        begin_drain();
+    }
+
+    // smfi_main() returned while serving: a stop signal reached libmilter's own
+    // signal thread, which sigwait()s for SIGHUP, SIGTERM and SIGINT too (the
+    // kernel hands a process-directed signal to the main thread only if it can
+    // take it then: busy logging or applying a reload, it is passed over), or
+    // the listener failed. The stop then goes the way of our own: STOPPING=1,
+    // the sessions still open get up to drain_limit, records are written.
+    void drain_after_libmilter_stopped() {
+        if (phase_ == Phase::Serving) {
+            spdlog::info("libmilter stopped its listener: stopping after sessions in flight");
+            begin_drain();
+        }
+        while (phase_ == Phase::Draining) {
+            int sig = wait_for_signal(std::chrono::milliseconds(100));
+            if (is_stop_signal(sig)) on_stop_signal(sig); // a second stop: at once
+            check_drain();
+        }
+    }
+
+    void begin_drain() {
         notify_stopping();
         start_draining();
         if (reload_) {

@@ -5,9 +5,10 @@
 // signals ran it, SIGTERM would wait for the load: a start or a reload could
 // hold a stop past systemd's TimeoutStopSec, and a second SIGTERM would not
 // stop at once. So every load of the running daemon runs on a BackgroundLoad
-// thread, and the main thread stays in wait_for_signal(), which also keeps
-// Linux handing SIGTERM to it rather than to libmilter's own signal thread
-// (that one stops libmilter at once, sessions in flight cut off).
+// thread, and the main thread stays in wait_for_signal(), so that Linux hands
+// it SIGTERM rather than libmilter's own signal thread. A stop that still
+// reaches libmilter's thread (the main thread busy for a moment) ends
+// smfi_main(); the main thread then drains as for its own stop.
 //
 // A stop while a load runs does not wait for it: the process ends with the
 // load thread still compiling (see loads_running()), never joining it.

@@ -62,4 +62,27 @@ kill -TERM "$pid"
 wait_file_grep "$work/notify.log" '^STOPPING=1' 20 && ok "STOPPING=1 on SIGTERM" || bad "no STOPPING=1"
 wait "$pid" 2>/dev/null
 pid=
+
+# A SIGTERM while the main thread is busy (here answering a burst of SIGUSR2)
+# may be taken by libmilter's own signal thread, which then ends smfi_main():
+# the stop must still say STOPPING=1 and go through the drain. Before the fix
+# three of five such stops left without either.
+for round in 1 2 3; do
+    : >"$work/notify.log"
+    port=$(free_port)
+    NOTIFY_SOCKET=$work/notify.sock "$milter" -f -c "$src/contrib/ip25b.conf" -p "inet:$port@127.0.0.1" \
+        >"$work/milter.out" 2>&1 &
+    pid=$!
+    wait_file_grep "$work/notify.log" '^READY=1' 120 || { bad "round $round: no READY=1"; break; }
+    for ((i = 0; i < 200; i++)); do kill -USR2 "$pid"; done
+    kill -TERM "$pid"
+    if wait_file_grep "$work/notify.log" '^STOPPING=1' 20 &&
+        wait_file_grep "$work/milter.out" 'stopping after sessions in flight' 20; then
+        ok "round $round: SIGTERM among 200 SIGUSR2: STOPPING=1 and the drain"
+    else
+        bad "round $round: SIGTERM among 200 SIGUSR2: $(tail -n 3 "$work/milter.out")"
+    fi
+    wait "$pid" 2>/dev/null
+    pid=
+done
 [ "$fails" -eq 0 ]
